@@ -1,0 +1,3 @@
+from console.cli.main import entry
+
+entry()
