@@ -1,0 +1,410 @@
+"""The CLI's commands: each gathers its inputs, calls the core, prints the result."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+
+from console.cli import render
+from console.cli.render import out, print_json, table
+from console.core import recording
+from console.core.errors import BadInput, ExitCode
+from console.core.history import HistoryStore
+from console.core.migration_file import parse_migration, resolve_migration
+from console.core.model import DOWN, UP, Migration
+from console.core.plan import plan_migration
+from console.core.run import MigrationRunner, RunOptions
+from console.core.settings import (
+    ConnectionSettings,
+    Redactor,
+    default_operator,
+    railway_context,
+    resolve_connection,
+)
+from console.db import activity
+from console.db.connect import MONITOR, close_quietly, connect
+
+
+def _get(ns: argparse.Namespace, name: str, default: Any = None) -> Any:
+    return getattr(ns, name, default)
+
+
+def migrations_dir(ns: argparse.Namespace) -> Path:
+    d = _get(ns, "migrations") or Path(os.environ.get("MIGRATION_CONSOLE_MIGRATIONS", "migrations"))
+    if not d.is_dir():
+        raise BadInput(
+            f"The migrations folder {d} does not exist.",
+            "Run from the project root or pass --migrations DIR.",
+        )
+    return Path(d)
+
+
+def history_path(ns: argparse.Namespace) -> Path:
+    return Path(_get(ns, "history") or os.environ.get("MIGRATION_CONSOLE_HISTORY", "history.toml"))
+
+
+def settings(ns: argparse.Namespace) -> ConnectionSettings:
+    return resolve_connection(_get(ns, "database_url"))
+
+
+def redact_any(ns: argparse.Namespace, text: str) -> str:
+    try:
+        return settings(ns).redact(text)
+    except Exception:  # noqa: BLE001 - no settings, nothing to redact beyond the URL itself
+        url = _get(ns, "database_url") or os.environ.get("DATABASE_URL", "")
+        from console.core.settings import url_password
+
+        pw = url_password(url) if url else None
+        return Redactor((pw,) if pw else ())(text)
+
+
+def load_migration(ns: argparse.Namespace) -> Migration:
+    return parse_migration(resolve_migration(ns.migration, migrations_dir(ns)))
+
+
+async def dispatch(ns: argparse.Namespace) -> int:
+    handler = COMMANDS[ns.command]
+    return await handler(ns)
+
+
+# -- status ---------------------------------------------------------------------------
+
+
+async def cmd_status(ns: argparse.Namespace) -> int:
+    from console.core.status import statuses
+
+    directory = migrations_dir(ns)
+    s = settings(ns)
+    store = HistoryStore(history_path(ns), redact=s.redact)
+    last = recording.last_runs(store.load())
+    conn = await connect(s, MONITOR)
+    try:
+        rows = await statuses(conn, directory, last)
+    finally:
+        await close_quietly(conn)
+    if _get(ns, "json"):
+        print_json({"database": s.display, "migrations": rows})
+        return ExitCode.OK
+    out.print(f"database: {escape(s.display)}")
+    t = table("migration", "state", "detail", "last run")
+    for r in rows:
+        t.add_row(escape(r.name), r.state, escape(r.detail), escape(r.last_run or "-"))
+    out.print(t)
+    return ExitCode.OK
+
+
+# -- plan -----------------------------------------------------------------------------
+
+
+async def cmd_plan(ns: argparse.Namespace) -> int:
+    migration = load_migration(ns)
+    plan = plan_migration(migration, DOWN if _get(ns, "rollback") else UP)
+    sp = plan.section
+    if _get(ns, "json"):
+        print_json(
+            {
+                "migration": migration.name,
+                "section": sp.section.name,
+                "in_transaction": sp.in_transaction,
+                "reason": sp.reason,
+                "tables": sp.tables,
+                "statements": [
+                    {
+                        "number": p.statement.number,
+                        "line": p.statement.line,
+                        "sql": p.statement.sql,
+                        "kind": p.kind,
+                        "targets": p.targets,
+                        "lock": p.lock,
+                        "blocks": p.blocks,
+                        "transactional": p.transactional,
+                    }
+                    for p in sp.statements
+                ],
+                "findings": plan.findings,
+            }
+        )
+        return ExitCode.OK
+    out.print(f"[bold]{escape(migration.name)}[/] — {sp.section.name} section: {escape(sp.reason)}")
+    t = table("#", "line", "statement", "lock", "blocks", "tx")
+    for p in sp.statements:
+        target = f" on {', '.join(p.targets)}" if p.targets else ""
+        t.add_row(
+            str(p.statement.number),
+            str(p.statement.line),
+            escape(p.kind + target),
+            p.lock or "-",
+            ", ".join(p.blocks) or "nothing",
+            "yes" if p.transactional else "no",
+        )
+    out.print(t)
+    if plan.findings:
+        out.print("[bold]lint (squawk):[/]")
+        for f in plan.findings:
+            out.print(
+                f"  {migration.path.name}:{f.line}:{f.column} {f.level} {f.rule}: "
+                f"{escape(f.message)}"
+            )
+    else:
+        out.print("lint (squawk): no findings")
+    return ExitCode.OK
+
+
+# -- run / rollback ---------------------------------------------------------------------
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise BadInput(
+            "Refusing to change the database without confirmation: there is no terminal to ask on.",
+            "Pass --yes to confirm in advance.",
+        )
+    out.print(question + " [y/N] ", end="")
+    try:
+        answer = input()
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+async def cmd_run(ns: argparse.Namespace) -> int:
+    action = ns.command
+    migration = load_migration(ns)
+    s = settings(ns)
+    store = HistoryStore(history_path(ns), redact=s.redact)
+    store.load()  # refuse a corrupt history before touching the database
+    options = RunOptions(
+        lock_timeout_s=ns.lock_timeout,
+        lock_retries=ns.lock_retries,
+        backoff_s=ns.retry_backoff,
+        statement_timeout_s=ns.statement_timeout,
+    )
+    _check_options(options)
+    operator = _get(ns, "operator") or default_operator()
+    recorder = recording.recorder(
+        store, operator=operator, environment=railway_context(), database=s.display, notes=ns.notes
+    )
+    async with MigrationRunner(s, migration, action, options, recorder=recorder) as runner:
+        if not ns.yes:
+            what = _summary(runner)
+            if not _confirm(what):
+                out.print("Nothing was done.")
+                return ExitCode.OK
+        printer = render.EventPrinter()
+        loop = asyncio.get_running_loop()
+        main_task = asyncio.current_task()
+        presses = 0
+
+        def on_sigint() -> None:
+            nonlocal presses
+            presses += 1
+            if presses == 1:
+                render.err.print("Cancelling on the server… (press Ctrl-C again to stop waiting)")
+                runner.request_cancel()
+            elif main_task is not None:
+                main_task.cancel()
+
+        try:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+        except (NotImplementedError, RuntimeError):
+            pass
+        try:
+            result = await runner.execute(printer)
+        finally:
+            try:
+                loop.remove_signal_handler(signal.SIGINT)
+            except (NotImplementedError, RuntimeError):
+                pass
+    out.print(f"  recorded in {store.path}")
+    return {"succeeded": ExitCode.OK, "cancelled": ExitCode.INTERRUPTED}.get(
+        result.status, ExitCode.FAILED
+    )
+
+
+def _check_options(o: RunOptions) -> None:
+    if o.lock_timeout_s <= 0 or o.lock_retries < 0 or o.backoff_s < 0 or o.statement_timeout_s < 0:
+        raise BadInput(
+            "Timeouts and retries must be positive numbers (--lock-timeout > 0, the others >= 0).",
+            "See `migration-console run --help`.",
+        )
+
+
+def _summary(runner: MigrationRunner) -> str:
+    sp = runner.plan
+    verb = "Roll back" if runner.action == "rollback" else "Run"
+    lines = [f"{verb} {runner.migration.name} on {runner.settings.display} ({sp.reason}):"]
+    for p in sp.statements:
+        lines.append(f"  {p.statement.number}. {p.statement.first_line}")
+    return escape("\n".join(lines) + "\n" + verb + " now?")
+
+
+# -- verify -------------------------------------------------------------------------------
+
+
+async def cmd_verify(ns: argparse.Namespace) -> int:
+    from console.core.verify import verify
+
+    migration = load_migration(ns)
+    s = settings(ns)
+    report = await verify(s, migration)
+    if _get(ns, "json"):
+        print_json(
+            {
+                "migration": report.migration,
+                "database": report.database,
+                "ok": report.ok,
+                "indexes": [
+                    {
+                        "name": c.spec.name,
+                        "table": c.spec.table,
+                        "verdict": c.verdict,
+                        "detail": c.detail,
+                        "definition": c.state.definition,
+                        "valid": c.state.valid,
+                        "size": c.state.size,
+                        "size_bytes": c.state.size_bytes,
+                        "idx_scan": c.state.idx_scan,
+                    }
+                    for c in report.indexes
+                ],
+                "queries": [
+                    {
+                        "line": q.statement.line,
+                        "sql": q.statement.sql,
+                        "ok": q.ok,
+                        "result": q.result,
+                        "error": q.error,
+                    }
+                    for q in report.queries
+                ],
+            }
+        )
+        return ExitCode.OK if report.ok else ExitCode.FAILED
+    out.print(f"[bold]verify {escape(migration.name)}[/] on {escape(s.display)}")
+    for c in report.indexes:
+        mark = "[green]✓[/]" if c.verdict == "ok" else "[red]✗[/]"
+        out.print(f"{mark} {escape(c.spec.name)} on {escape(c.spec.table)}: {c.verdict}")
+        if c.state.definition:
+            out.print(f"    {escape(c.state.definition)}")
+            out.print(f"    size {c.state.size}, idx_scan {c.state.idx_scan}")
+        if c.detail:
+            out.print(f"    {escape(c.detail)}")
+    for q in report.queries:
+        mark = "[green]✓[/]" if q.ok else "[red]✗[/]"
+        out.print(f"{mark} query at line {q.statement.line}: {escape(q.statement.first_line)}")
+        out.print(f"    result: {escape(q.error or q.result)}")
+    out.print(
+        "[bold green]All checks hold.[/]" if report.ok else "[bold red]Verification failed.[/]"
+    )
+    return ExitCode.OK if report.ok else ExitCode.FAILED
+
+
+# -- blockers ---------------------------------------------------------------------------------
+
+
+async def cmd_blockers(ns: argparse.Namespace) -> int:
+    s = settings(ns)
+    conn = await connect(s, MONITOR)
+    try:
+        rows = await activity.sessions(conn)
+    finally:
+        await close_quietly(conn)
+    if _get(ns, "json"):
+        print_json({"database": s.display, "sessions": rows})
+        return ExitCode.OK
+    if not rows:
+        out.print("No other non-idle sessions.")
+        return ExitCode.OK
+    t = table("pid", "state", "age", "wait", "application", "client", "blocked by", "query")
+    for r in rows:
+        wait = f"{r.wait_event_type}:{r.wait_event}" if r.wait_event_type else "-"
+        query = " ".join(r.query.split())
+        t.add_row(
+            str(r.pid),
+            r.state or "-",
+            render.duration(r.age_s or 0.0),
+            escape(wait),
+            escape(r.application_name or "-"),
+            escape(r.client),
+            ", ".join(map(str, r.blocked_by)) or "-",
+            escape(query[:80]),
+        )
+    out.print(t)
+    by_pid = {r.pid: r for r in rows}
+    for r in rows:
+        if not r.blocked_by:
+            continue
+        out.print(
+            f"[bold]pid {r.pid}[/] waits for "
+            + ", ".join(f"pid {b} ({_who(by_pid.get(b))})" for b in r.blocked_by)
+        )
+    return ExitCode.OK
+
+
+def _who(s: activity.Session | None) -> str:
+    if s is None:
+        return "not visible"
+    q = " ".join(s.query.split())[:60]
+    return f"{s.state}, {s.application_name or 'no app'}, {q}"
+
+
+# -- history -------------------------------------------------------------------------------
+
+
+async def cmd_history(ns: argparse.Namespace) -> int:
+    store = HistoryStore(history_path(ns))
+    data = store.load()
+    if _get(ns, "json"):
+        print_json(data.raw)
+        return ExitCode.OK
+    t = table("date", "migration", "status", "executed by", "notes", title="Migration history")
+    for m in data.migrations:
+        t.add_row(
+            str(m.date),
+            escape(m.migration),
+            m.status,
+            escape(m.executed_by or "-"),
+            escape(m.notes),
+        )
+    out.print(t)
+    if data.runs:
+        t = table("started (UTC)", "migration", "action", "status", "duration", "by", title="Runs")
+        for r in data.runs:
+            t.add_row(
+                f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+                escape(r.migration),
+                r.action,
+                r.status,
+                render.duration(r.duration_s or 0.0),
+                escape(r.executed_by),
+            )
+        out.print(t)
+    return ExitCode.OK
+
+
+# -- demo -----------------------------------------------------------------------------------
+
+
+async def cmd_demo(ns: argparse.Namespace) -> int:
+    from console.cli.demo import run_demo
+
+    return await run_demo(ns)
+
+
+COMMANDS = {
+    "status": cmd_status,
+    "plan": cmd_plan,
+    "run": cmd_run,
+    "rollback": cmd_run,
+    "verify": cmd_verify,
+    "blockers": cmd_blockers,
+    "history": cmd_history,
+    "demo": cmd_demo,
+}

@@ -1,0 +1,171 @@
+"""The command line: argument parsing, exit codes, and errors for people.
+
+Every command is a thin face over ``console.core``; see ``commands.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from console import __version__
+from console.core.errors import ConsoleError, ExitCode
+
+EPILOG = """exit codes: 0 success; 1 migration failed or verification mismatch;
+2 bad input or configuration; 3 cannot connect or not permitted;
+4 another run holds the migration's lock; 130 interrupted."""
+
+
+def _common() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    s = argparse.SUPPRESS
+    p.add_argument(
+        "--database-url",
+        metavar="URL",
+        default=s,
+        help="database to use (default: DATABASE_URL, else libpq's PG* variables)",
+    )
+    p.add_argument(
+        "--migrations",
+        metavar="DIR",
+        type=Path,
+        default=s,
+        help="folder of migration files (default: ./migrations)",
+    )
+    p.add_argument(
+        "--history",
+        metavar="PATH",
+        type=Path,
+        default=s,
+        help="history file (default: ./history.toml)",
+    )
+    p.add_argument(
+        "--operator",
+        metavar="NAME",
+        default=s,
+        help="who is running this, for history.toml (default: user@host)",
+    )
+    p.add_argument("--debug", action="store_true", default=s, help="show tracebacks")
+    return p
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("migration", help="file stem (add_composite_indexes_20251123) or path")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="seconds one statement may wait for a lock (default 5)",
+    )
+    p.add_argument(
+        "--lock-retries",
+        type=int,
+        default=5,
+        metavar="N",
+        help="extra attempts after a lock timeout (default 5)",
+    )
+    p.add_argument(
+        "--retry-backoff",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="first pause between attempts, doubled each time, at most 30 s (default 2)",
+    )
+    p.add_argument(
+        "--statement-timeout",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="seconds one statement may run; 0 = no limit (default 0)",
+    )
+    p.add_argument("--notes", default="", help="a note for history.toml")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="migration-console",
+        description="Run PostgreSQL schema migrations safely and see exactly what they do.",
+        epilog=EPILOG,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, parents=[common], epilog=EPILOG)
+
+    p = add("status", "list migration files and their state on the database")
+    p.add_argument("--json", action="store_true")
+    p = add("plan", "show each statement, the lock it takes, what it blocks, and lint findings")
+    p.add_argument("migration")
+    p.add_argument("--rollback", action="store_true", help="plan the down section")
+    p.add_argument("--json", action="store_true")
+    _run_options(add("run", "run a migration's up section"))
+    _run_options(add("rollback", "run a migration's down section"))
+    p = add("verify", "check the migration's indexes and verification queries")
+    p.add_argument("migration")
+    p.add_argument("--json", action="store_true")
+    p = add("blockers", "non-idle sessions and, for each waiting one, who blocks it")
+    p.add_argument("--json", action="store_true")
+    p = add("history", "show history.toml")
+    p.add_argument("--json", action="store_true")
+    p = add("demo", "start the embedded demo database (PostgreSQL 18) and open the console on it")
+    p.add_argument(
+        "--rows",
+        type=int,
+        default=1_000_000,
+        help="conversation_messages rows to seed (default 1,000,000)",
+    )
+    p.add_argument(
+        "--reset", action="store_true", help="throw the demo database away and start over"
+    )
+    return parser
+
+
+def _opt(ns: argparse.Namespace, name: str, default: object = None) -> object:
+    return getattr(ns, name, default)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    debug = bool(_opt(ns, "debug", False)) or os.environ.get("MIGRATION_CONSOLE_DEBUG") == "1"
+    if ns.command is None:
+        parser.print_help()
+        return ExitCode.OK
+    from console.cli import commands
+    from console.cli.render import error
+
+    try:
+        return int(asyncio.run(commands.dispatch(ns)))
+    except ConsoleError as exc:
+        if debug:
+            raise
+        error(exc.message, exc.hint)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        error("Interrupted.", "Nothing further was done; history.toml holds what was recorded.")
+        return ExitCode.INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - last resort: a sentence, never a traceback
+        if debug:
+            raise
+        from console.cli.commands import redact_any
+
+        error(
+            f"Unexpected error: {redact_any(ns, f'{type(exc).__name__}: {exc}')}",
+            "Run again with --debug to see the traceback, and report it.",
+        )
+        return ExitCode.FAILED
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Turning a run's result into history.toml records, and reading the latest back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from console.core.events import RunResult
+from console.core.history import HistoryData, HistoryStore, RunRecord, StatementRecord
+
+
+def to_record(
+    result: RunResult, *, operator: str, environment: dict[str, str], database: str, notes: str = ""
+) -> RunRecord:
+    return RunRecord(
+        migration=result.migration,
+        action=result.action,
+        status=result.status,
+        started_at=result.started_at,
+        finished_at=result.finished_at,
+        executed_by=operator,
+        environment=dict(environment),
+        database=database,
+        statements=[
+            StatementRecord(
+                number=s.number,
+                line=s.line,
+                sql=s.sql,
+                status=s.status,
+                duration_s=round(s.duration_s, 3),
+                attempts=s.attempts,
+            )
+            for s in result.statements
+        ],
+        error=result.error,
+        notes=notes,
+        invalid_indexes=list(result.invalid_indexes),
+    )
+
+
+def recorder(
+    store: HistoryStore,
+    *,
+    operator: str,
+    environment: dict[str, str],
+    database: str,
+    notes: str = "",
+) -> Callable[[RunResult], None]:
+    def record(result: RunResult) -> None:
+        store.append_run(
+            to_record(
+                result, operator=operator, environment=environment, database=database, notes=notes
+            )
+        )
+
+    return record
+
+
+def last_runs(data: HistoryData) -> dict[str, str]:
+    """Each migration's latest run, as a short phrase for status listings."""
+    out: dict[str, str] = {}
+    for run in data.runs:
+        when = f"{run.started_at:%Y-%m-%d %H:%M} UTC" if run.started_at else ""
+        out[run.migration] = f"{run.action} {run.status} {when}".strip()
+    for row in data.migrations:
+        out.setdefault(row.migration, f"{row.status} ({row.date})" if row.date else row.status)
+    return out

@@ -1,0 +1,404 @@
+"""The CLI as an operator uses it: separate processes, exit codes, no tracebacks, no secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.helpers import (
+    MIGRATIONS,
+    OTHER_ROLE,
+    ROOT,
+    SECRET_PASSWORD,
+    SECRET_ROLE,
+    SHIPPED,
+    run_cli,
+    with_user,
+)
+
+NAME = "add_composite_indexes_20251123"
+
+
+def assert_clean(result_text: str) -> None:
+    assert "Traceback" not in result_text
+    assert SECRET_PASSWORD not in result_text
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A project folder: the shipped migrations and a copy of the shipped history."""
+    shutil.copytree(MIGRATIONS, tmp_path / "migrations")
+    shutil.copy(ROOT / "history.toml", tmp_path / "history.toml")
+    return tmp_path
+
+
+async def test_status_plan_run_verify_history(db_url: str, workdir: Path) -> None:
+    r = await asyncio.to_thread(run_cli, "status", "--json", url=db_url, cwd=workdir)
+    assert r.code == 0, r.output
+    rows = json.loads(r.stdout)["migrations"]
+    assert [(m["name"], m["state"]) for m in rows] == [(NAME, "pending")]
+
+    r = await asyncio.to_thread(run_cli, "plan", NAME, "--json", url=db_url, cwd=workdir)
+    assert r.code == 0, r.output
+    plan = json.loads(r.stdout)
+    assert plan["in_transaction"] is False
+    assert plan["statements"][0]["lock"] == "SHARE UPDATE EXCLUSIVE"
+    assert plan["statements"][0]["blocks"] == ["DDL"]
+
+    r = await asyncio.to_thread(run_cli, "verify", NAME, url=db_url, cwd=workdir)
+    assert r.code == 1, r.output
+    assert "missing" in r.stdout
+
+    r = await asyncio.to_thread(
+        run_cli, "run", NAME, "--yes", "--operator", "alice", url=db_url, cwd=workdir
+    )
+    assert r.code == 0, r.output
+    assert "run succeeded" in r.stdout
+    assert "[7/7]" in r.stdout
+
+    r = await asyncio.to_thread(run_cli, "verify", NAME, "--json", url=db_url, cwd=workdir)
+    assert r.code == 0, r.output
+    report = json.loads(r.stdout)
+    assert [i["verdict"] for i in report["indexes"]] == ["ok"] * 4
+    assert all(i["valid"] for i in report["indexes"])
+    assert [q["ok"] for q in report["queries"]] == [True]
+
+    r = await asyncio.to_thread(run_cli, "history", "--json", cwd=workdir)
+    assert r.code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["migrations"][0]["status"] == "applied"
+    assert data["migrations"][0]["executed_by"] == "alice"
+    assert data["runs"][-1]["status"] == "succeeded"
+
+    r = await asyncio.to_thread(run_cli, "status", url=db_url, cwd=workdir)
+    assert r.code == 0 and "applied" in r.stdout
+
+
+async def test_verify_reports_invalid_and_different(
+    db_url: str, helper: asyncpg.Connection, workdir: Path
+) -> None:
+    r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir)
+    assert r.code == 0, r.output
+    await helper.execute("DROP INDEX idx_call_costs_user_billing_date")
+    await helper.execute(
+        "CREATE INDEX idx_call_costs_user_billing_date ON call_costs (billing_date DESC, user_id)"
+    )
+    await helper.execute(
+        "UPDATE pg_index SET indisvalid = false "
+        "WHERE indexrelid = 'idx_conversation_messages_user_type_date'::regclass"
+    )
+    r = await asyncio.to_thread(run_cli, "verify", NAME, "--json", url=db_url, cwd=workdir)
+    assert r.code == 1, r.output
+    verdicts = {i["name"]: i["verdict"] for i in json.loads(r.stdout)["indexes"]}
+    assert verdicts == {
+        "idx_conversation_messages_user_contact_date": "ok",
+        "idx_conversation_messages_user_type_date": "invalid",
+        "idx_call_costs_user_billing_date": "different",
+        "idx_scheduled_tasks_active": "ok",
+    }
+
+
+async def test_different_predicate_is_reported(
+    db_url: str, helper: asyncpg.Connection, workdir: Path
+) -> None:
+    r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir)
+    assert r.code == 0, r.output
+    await helper.execute("DROP INDEX idx_scheduled_tasks_active")
+    await helper.execute(
+        "CREATE INDEX idx_scheduled_tasks_active ON scheduled_tasks (user_id, scheduled_for) "
+        "WHERE status = 'pending'"
+    )
+    r = await asyncio.to_thread(run_cli, "verify", NAME, url=db_url, cwd=workdir)
+    assert r.code == 1, r.output
+    assert "differs from the file" in r.stdout
+
+
+async def test_second_run_refused_with_exit_4(
+    db_url: str, helper: asyncpg.Connection, observer: asyncpg.Connection, workdir: Path
+) -> None:
+    tr = helper.transaction()
+    await tr.start()
+    await helper.execute("LOCK TABLE conversation_messages IN ACCESS EXCLUSIVE MODE")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": db_url, "NO_COLOR": "1"}
+    first = subprocess.Popen(  # noqa: ASYNC220 - it runs beside the test on purpose
+        [sys.executable, "-m", "console", "run", NAME, "--yes", "--lock-timeout", "60"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(300):
+            n = await observer.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                f"migration-console run {NAME}",
+            )
+            if n:
+                break
+            await asyncio.sleep(0.1)
+        r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir)
+        assert r.code == 4, r.output
+        assert "already being run" in r.stderr and "pid" in r.stderr
+        assert_clean(r.output)
+    finally:
+        await tr.rollback()
+        stdout, stderr = await asyncio.to_thread(first.communicate, timeout=120)
+    assert first.returncode == 0, stdout + stderr
+
+
+async def test_ctrl_c_cancels_on_server_and_records(
+    db_url: str, helper: asyncpg.Connection, observer: asyncpg.Connection, workdir: Path
+) -> None:
+    tr = helper.transaction()
+    await tr.start()
+    await helper.execute(
+        "INSERT INTO conversation_messages (user_id, contact_id, message_type, body, created_at) "
+        "VALUES (1, 1, 'sms', 'held open', now())"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": db_url, "NO_COLOR": "1"}
+    proc = subprocess.Popen(  # noqa: ASYNC220 - it runs beside the test on purpose
+        [sys.executable, "-m", "console", "run", NAME, "--yes", "--lock-timeout", "120"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(300):
+            waiting = await observer.fetchval(
+                "SELECT count(*) FROM pg_stat_progress_create_index p "
+                "JOIN pg_stat_activity a USING (pid) WHERE a.application_name = $1",
+                f"migration-console run {NAME}",
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = await asyncio.to_thread(proc.communicate, timeout=60)
+    finally:
+        await tr.rollback()
+    assert proc.returncode == 130, stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    assert "run cancelled" in stdout
+    assert "INVALID index left: idx_conversation_messages_user_contact_date" in stdout
+    r = await asyncio.to_thread(run_cli, "history", "--json", cwd=workdir)
+    run = json.loads(r.stdout)["runs"][-1]
+    assert run["status"] == "cancelled"
+    assert run["invalid_indexes"] == ["idx_conversation_messages_user_contact_date"]
+
+
+async def test_retries_exhausted_exit_1_reports_invalid(
+    db_url: str, helper: asyncpg.Connection, workdir: Path
+) -> None:
+    tr = helper.transaction()
+    await tr.start()
+    await helper.execute(
+        "INSERT INTO conversation_messages (user_id, contact_id, message_type, body, created_at) "
+        "VALUES (1, 1, 'sms', 'held open', now())"
+    )
+    try:
+        r = await asyncio.to_thread(
+            run_cli,
+            "run",
+            NAME,
+            "--yes",
+            "--lock-timeout",
+            "0.3",
+            "--lock-retries",
+            "1",
+            "--retry-backoff",
+            "0.1",
+            url=db_url,
+            cwd=workdir,
+        )
+    finally:
+        await tr.rollback()
+    assert r.code == 1, r.output
+    assert "INVALID index left: idx_conversation_messages_user_contact_date" in r.stdout
+    assert_clean(r.output)
+    r = await asyncio.to_thread(run_cli, "status", "--json", url=db_url, cwd=workdir)
+    assert json.loads(r.stdout)["migrations"][0]["state"] == "invalid index"
+
+
+# -- bad input: one sentence, the documented exit code, no traceback ------------------------
+
+
+def test_missing_database_url(workdir: Path) -> None:
+    r = run_cli("status", cwd=workdir)
+    assert r.code == 2, r.output
+    assert "DATABASE_URL is not set" in r.stderr
+    assert_clean(r.output)
+
+
+def test_not_a_url(workdir: Path) -> None:
+    r = run_cli("status", url="mysql://x", cwd=workdir)
+    assert r.code == 2 and "not a PostgreSQL URL" in r.stderr
+    assert_clean(r.output)
+
+
+def test_unreachable_host(workdir: Path) -> None:
+    url = f"postgresql://app:{SECRET_PASSWORD}@127.0.0.1:1/app"
+    r = run_cli("status", url=url, cwd=workdir)
+    assert r.code == 3, r.output
+    assert "Cannot reach the database" in r.stderr
+    assert "app:***@127.0.0.1:1" in r.stderr
+    assert_clean(r.output)
+
+
+def test_unresolvable_railway_internal_host(workdir: Path) -> None:
+    url = f"postgresql://app:{SECRET_PASSWORD}@postgres.railway.internal:5432/railway"
+    r = run_cli("status", url=url, cwd=workdir)
+    assert r.code == 3, r.output
+    assert "DATABASE_PUBLIC_URL" in r.stderr
+    assert_clean(r.output)
+
+
+async def test_wrong_password(db_url: str, workdir: Path) -> None:
+    url = with_user(db_url, SECRET_ROLE, SECRET_PASSWORD + "-wrong")
+    r = await asyncio.to_thread(run_cli, "status", url=url, cwd=workdir)
+    if r.code == 0:
+        pytest.skip("this server does not ask for passwords")
+    assert r.code == 3, r.output
+    assert "refused the password" in r.stderr
+    assert "Traceback" not in r.output and "-wrong" not in r.output
+
+
+async def test_not_owner_is_refused_before_running(db_url: str, workdir: Path) -> None:
+    url = with_user(db_url, OTHER_ROLE)
+    r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=url, cwd=workdir)
+    assert r.code == 3, r.output
+    assert f"Role {OTHER_ROLE} may not create or drop indexes" in r.stderr
+    assert_clean(r.output)
+
+
+async def test_owner_without_schema_create_is_refused(
+    db_url: str, helper: asyncpg.Connection, workdir: Path
+) -> None:
+    for table in ("conversation_messages", "call_costs", "scheduled_tasks"):
+        await helper.execute(f"ALTER TABLE {table} OWNER TO {OTHER_ROLE}")
+    await helper.execute(f"REVOKE CREATE ON SCHEMA public FROM {OTHER_ROLE}, PUBLIC")
+    r = await asyncio.to_thread(
+        run_cli, "run", NAME, "--yes", url=with_user(db_url, OTHER_ROLE), cwd=workdir
+    )
+    assert r.code == 3, r.output
+    assert "may not create indexes in schema public" in r.stderr
+    assert "GRANT CREATE ON SCHEMA public" in r.stderr
+
+
+async def test_missing_table(db_url: str, helper: asyncpg.Connection, workdir: Path) -> None:
+    await helper.execute("DROP TABLE call_costs")
+    r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir)
+    assert r.code == 3, r.output
+    assert "call_costs does not exist" in r.stderr and "schema" in r.stderr
+    assert_clean(r.output)
+
+
+def test_syntax_error_reports_file_line_column(workdir: Path) -> None:
+    (workdir / "migrations" / "broken.sql").write_text(
+        "-- migrate:up\nCREATE INDEX ok ON t (a);\nCREAT INDEX bad ON t (b);\n-- migrate:down\n"
+    )
+    r = run_cli("plan", "broken", url="postgresql://u@127.0.0.1:1/x", cwd=workdir)
+    assert r.code == 2, r.output
+    assert "broken.sql:3:1:" in r.stderr
+    assert_clean(r.output)
+
+
+def test_corrupt_history_refused_and_untouched(workdir: Path) -> None:
+    history = workdir / "history.toml"
+    history.write_text("[[runs]\nmigration = 'x'\n")
+    before = history.read_bytes()
+    r = run_cli("run", NAME, "--yes", url="postgresql://u@127.0.0.1:1/x", cwd=workdir)
+    assert r.code == 2, r.output
+    assert "not valid TOML" in r.stderr
+    assert history.read_bytes() == before
+    assert_clean(r.output)
+
+
+def test_run_without_terminal_needs_yes(workdir: Path, db_url: str) -> None:
+    r = run_cli("run", NAME, url=db_url, cwd=workdir, input="")
+    assert r.code == 2, r.output
+    assert "--yes" in r.stderr
+
+
+def test_unknown_migration(workdir: Path) -> None:
+    r = run_cli("verify", "nope", url="postgresql://u@127.0.0.1:1/x", cwd=workdir)
+    assert r.code == 2 and "No migration named nope" in r.stderr
+
+
+async def test_password_never_leaves(
+    db_url: str, helper: asyncpg.Connection, workdir: Path
+) -> None:
+    for table in ("conversation_messages", "call_costs", "scheduled_tasks"):
+        await helper.execute(f"ALTER TABLE {table} OWNER TO {SECRET_ROLE}")
+    await helper.execute(f"GRANT CREATE ON SCHEMA public TO {SECRET_ROLE}")
+    url = with_user(db_url, SECRET_ROLE, SECRET_PASSWORD)
+    outputs = []
+    for args in (
+        ("status",),
+        ("status", "--json"),
+        ("plan", NAME),
+        ("run", NAME, "--yes"),
+        ("verify", NAME),
+        ("verify", NAME, "--json"),
+        ("blockers", "--json"),
+        ("rollback", NAME, "--yes"),
+        ("history",),
+        ("history", "--json"),
+    ):
+        r = await asyncio.to_thread(run_cli, *args, url=url, cwd=workdir)
+        assert r.code == 0, (args, r.output)
+        outputs.append(r.output)
+    assert "***" in "".join(outputs)
+    for text in outputs:
+        assert_clean(text)
+    history = (workdir / "history.toml").read_text()
+    assert SECRET_PASSWORD not in history
+    assert f"{SECRET_ROLE}:***@" in history
+
+
+async def test_blockers_show_who_blocks_whom(
+    db_url: str, helper: asyncpg.Connection, observer: asyncpg.Connection
+) -> None:
+    tr = helper.transaction()
+    await tr.start()
+    await helper.execute("LOCK TABLE call_costs IN ACCESS EXCLUSIVE MODE")
+    waiter = await asyncpg.connect(db_url, server_settings={"application_name": "test-waiter"})
+    try:
+        pending = asyncio.create_task(waiter.fetchval("SELECT count(*) FROM call_costs"))
+        for _ in range(100):
+            if await observer.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'test-waiter' "
+                "AND wait_event_type = 'Lock'"
+            ):
+                break
+            await asyncio.sleep(0.05)
+        r = await asyncio.to_thread(run_cli, "blockers", "--json", url=db_url)
+        assert r.code == 0, r.output
+        sessions = {s["application_name"]: s for s in json.loads(r.stdout)["sessions"]}
+        assert sessions["test-waiter"]["blocked_by"] == [helper.get_server_pid()]
+        assert sessions["test-helper"]["state"] == "idle in transaction"
+        r = await asyncio.to_thread(run_cli, "blockers", url=db_url)
+        assert f"waits for pid {helper.get_server_pid()}" in r.stdout
+    finally:
+        await tr.rollback()
+        await pending
+        await waiter.close()
+
+
+def test_shipped_file_and_history_exist() -> None:
+    assert SHIPPED.exists()
+    r = run_cli("history", "--json")
+    assert r.code == 0, r.output
+    rows = json.loads(r.stdout)["migrations"]
+    assert rows[0]["migration"] == NAME and rows[0]["status"] == "pending"

@@ -1,0 +1,325 @@
+"""Parsing migration files: sections, statement splitting, positions, syntax errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from console.core.errors import BadInput, MigrationSyntaxError
+from console.core.migration_file import (
+    list_migrations,
+    parse_migration,
+    parse_migration_text,
+    resolve_migration,
+)
+from console.core.model import Migration, Statement
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "migrations" / "add_composite_indexes_20251123.sql"
+FILE = Path("m.sql")
+
+
+def up(body: str) -> tuple[Statement, ...]:
+    migration = parse_migration_text("-- migrate:up\n" + body, FILE)
+    assert migration.up is not None
+    return migration.up.statements
+
+
+def position(text: str, needle: str, start: int = 0) -> tuple[int, int]:
+    """1-based (line, character column) of needle in text, computed independently."""
+    index = text.index(needle, start)
+    before = text[:index]
+    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
+
+
+def syntax_error(text: str) -> MigrationSyntaxError:
+    with pytest.raises(MigrationSyntaxError) as caught:
+        parse_migration_text(text, FILE)
+    return caught.value
+
+
+# -- the shipped migration ------------------------------------------------------------------
+
+
+def test_shipped_migration_sections_and_counts() -> None:
+    m = parse_migration(SHIPPED)
+    assert m.name == "add_composite_indexes_20251123"
+    assert m.path == SHIPPED
+    counts = {name: len(s.statements) for name, s in m.sections.items()}
+    assert counts == {"up": 7, "down": 7, "verify": 1, "compare": 4}
+    assert m.sections["up"].transaction is False
+    assert m.sections["down"].transaction is False
+    assert m.sections["verify"].transaction is True
+    assert m.sections["compare"].transaction is True
+
+
+def test_shipped_migration_positions_match_the_file() -> None:
+    text = SHIPPED.read_text(encoding="utf-8")
+    m = parse_migration(SHIPPED)
+    assert m.up is not None
+    assert m.down is not None
+    assert m.up.line == position(text, "-- migrate:up")[0]
+    assert m.down.line == position(text, "-- migrate:down")[0]
+    first = m.up.statements[0]
+    assert first.sql.startswith("CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_conversation_")
+    assert (first.line, first.column) == position(text, "CREATE INDEX CONCURRENTLY")
+    assert [s.number for s in m.up.statements] == list(range(1, 8))
+    for section in m.sections.values():
+        for s in section.statements:
+            assert not s.sql.endswith(";")
+            assert not s.sql.startswith("--")
+            lines = text.split("\n")
+            assert lines[s.line - 1][s.column - 1 :].startswith(s.sql.split("\n")[0])
+
+
+def test_shipped_compare_statements_drop_their_leading_comments() -> None:
+    m = parse_migration(SHIPPED)
+    compare = m.sections["compare"].statements
+    assert [s.sql.split()[0] for s in compare] == ["SELECT"] * 4
+    assert "Contact conversation history" not in compare[0].sql
+
+
+# -- splitting --------------------------------------------------------------------------------
+
+
+def test_dollar_quoted_function_body_with_semicolons_is_one_statement() -> None:
+    body = (
+        "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $fn$\n"
+        "BEGIN\n  PERFORM 1; PERFORM 2;\n  RETURN 3;\nEND;\n$fn$;\n"
+        "SELECT f();\n"
+    )
+    stmts = up(body)
+    assert len(stmts) == 2
+    assert stmts[0].sql.endswith("END;\n$fn$")
+    assert "PERFORM 1; PERFORM 2;" in stmts[0].sql
+    assert stmts[1].sql == "SELECT f()"
+    assert stmts[1].line == 8
+
+
+def test_do_block_survives_whole() -> None:
+    stmts = up("DO $$\nBEGIN\n  RAISE NOTICE 'a;b';\n  PERFORM 1;\nEND\n$$;\nANALYZE t;\n")
+    assert [s.sql.split()[0] for s in stmts] == ["DO", "ANALYZE"]
+    assert stmts[0].sql == "DO $$\nBEGIN\n  RAISE NOTICE 'a;b';\n  PERFORM 1;\nEND\n$$"
+
+
+def test_semicolons_inside_strings_and_comments() -> None:
+    stmts = up("SELECT 'a;b', \"x;y\" FROM t; -- c;d\nSELECT /* e; f */ 2;\n")
+    assert [s.sql for s in stmts] == ["SELECT 'a;b', \"x;y\" FROM t", "SELECT /* e; f */ 2"]
+
+
+def test_escape_strings() -> None:
+    stmts = up("SELECT E'it\\'s; fine';\nSELECT E'\\\\';\nSELECT 3;")
+    assert [s.sql for s in stmts] == ["SELECT E'it\\'s; fine'", "SELECT E'\\\\'", "SELECT 3"]
+
+
+def test_nested_dollar_quotes_with_tags() -> None:
+    body = (
+        "CREATE FUNCTION g() RETURNS void LANGUAGE plpgsql AS $outer$\n"
+        "BEGIN EXECUTE $inner$ SELECT 1; SELECT 2; $inner$; END\n"
+        "$outer$;\n"
+        "SELECT $x$;$x$;\n"
+    )
+    stmts = up(body)
+    assert len(stmts) == 2
+    assert "$inner$ SELECT 1; SELECT 2; $inner$; END" in stmts[0].sql
+    assert stmts[1].sql == "SELECT $x$;$x$"
+
+
+def test_statement_without_final_semicolon() -> None:
+    stmts = up("SELECT 1;\nSELECT 2\n\n-- trailing comment\n")
+    assert [s.sql for s in stmts] == ["SELECT 1", "SELECT 2"]
+
+
+def test_trailing_comment_before_semicolon_is_not_part_of_the_statement() -> None:
+    assert [s.sql for s in up("SELECT 1 -- one\n;\n")] == ["SELECT 1"]
+
+
+def test_multiple_statements_on_one_line() -> None:
+    stmts = up("SELECT 1; SELECT 22;SELECT 333;")
+    assert [(s.sql, s.line, s.column, s.number) for s in stmts] == [
+        ("SELECT 1", 2, 1, 1),
+        ("SELECT 22", 2, 11, 2),
+        ("SELECT 333", 2, 21, 3),
+    ]
+
+
+def test_empty_statements_are_skipped() -> None:
+    assert [s.sql for s in up(";;\nSELECT 1;;\n;SELECT 2;")] == ["SELECT 1", "SELECT 2"]
+
+
+def test_non_ascii_before_a_statement_gives_character_positions() -> None:
+    text = (
+        "-- Größe, café, ☕ and 🎉 before the marker\n"
+        "-- migrate:up\n"
+        "-- überall Ünïcödé 🎉🎉\n"
+        "/* ñ ü 🎉 */ SELECT 'ä;ö' AS ü;  SELECT 'é' AS x; SELECT 3;\n"
+    )
+    stmts = parse_migration_text(text, FILE).sections["up"].statements
+    assert [s.sql for s in stmts] == ["SELECT 'ä;ö' AS ü", "SELECT 'é' AS x", "SELECT 3"]
+    assert (stmts[0].line, stmts[0].column) == position(text, "SELECT 'ä")
+    assert (stmts[0].line, stmts[0].column) == (4, 13)
+    assert (stmts[1].line, stmts[1].column) == position(text, "SELECT 'é'")
+    assert (stmts[2].line, stmts[2].column) == position(text, "SELECT 3")
+
+
+def test_crlf_line_endings() -> None:
+    text = "-- migrate:up transaction:false\r\nSELECT 1;\r\n\r\nSELECT 2;\r\n-- migrate:down\r\n"
+    m = parse_migration_text(text, FILE)
+    assert m.sections["up"].transaction is False
+    assert [(s.sql, s.line) for s in m.sections["up"].statements] == [
+        ("SELECT 1", 2),
+        ("SELECT 2", 4),
+    ]
+    assert m.sections["down"].statements == ()
+
+
+# -- sections ---------------------------------------------------------------------------------
+
+
+def test_sections_options_and_lines() -> None:
+    text = (
+        "-- header comment; SELECT ignored;\n"
+        "-- migrate:up transaction:false\n"
+        "SELECT 1;\n"
+        "--migrate:down   transaction:true\n"
+        "SELECT 2;\n"
+        "-- migrate:verify\n"
+        "-- migrate:compare\n"
+        "SELECT 3; SELECT 4;\n"
+    )
+    m = parse_migration_text(text, FILE)
+    assert isinstance(m, Migration)
+    assert m.name == "m"
+    assert list(m.sections) == ["up", "down", "verify", "compare"]
+    assert [(s.line, s.transaction, len(s.statements)) for s in m.sections.values()] == [
+        (2, False, 1),
+        (4, True, 1),
+        (6, True, 0),
+        (7, True, 2),
+    ]
+    assert m.sections["compare"].statements[1].number == 2
+
+
+def test_sql_before_the_first_marker_is_ignored() -> None:
+    m = parse_migration_text("SELECT 0;\n-- migrate:up\nSELECT 1;\n", FILE)
+    assert m.up is not None
+    assert [s.sql for s in m.up.statements] == ["SELECT 1"]
+
+
+def test_sections_may_come_in_any_order() -> None:
+    m = parse_migration_text("-- migrate:down\nSELECT 2;\n-- migrate:up\nSELECT 1;\n", FILE)
+    assert m.up is not None
+    assert m.down is not None
+    assert [s.sql for s in m.up.statements] == ["SELECT 1"]
+    assert m.up.statements[0].line == 4
+
+
+def test_empty_up_section_is_allowed() -> None:
+    m = parse_migration_text("-- migrate:up\n-- nothing yet\n", FILE)
+    assert m.up is not None
+    assert m.up.statements == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "words"),
+    [
+        ("-- migrate:up transaction:maybe\n", "m.sql:1:", "transaction:maybe"),
+        ("-- migrate:up\n-- migrate:down timeout:5s\n", "m.sql:2:", "unknown option `timeout:5s`"),
+        ("-- migrate:up nonsense\n", "m.sql:1:", "unknown option `nonsense`"),
+        ("-- migrate:up\nSELECT 1;\n-- migrate:sideways\n", "m.sql:3:", "unknown section"),
+        ("-- migrate: up\n", "m.sql:1:", "unknown section"),
+        ("-- migrate:up\n-- migrate:down\n-- migrate:up\n", "m.sql:3:", "appears twice"),
+        ("-- migrate:down\nSELECT 1;\n", "m.sql:1:", "no `-- migrate:up` section"),
+        ("SELECT 1;\n", "m.sql:1:", "no `-- migrate:up` section"),
+    ],
+)
+def test_bad_structure_is_bad_input_naming_file_and_line(text: str, where: str, words: str) -> None:
+    with pytest.raises(BadInput) as caught:
+        parse_migration_text(text, FILE)
+    assert not isinstance(caught.value, MigrationSyntaxError)
+    assert caught.value.message.startswith(where)
+    assert words in caught.value.message
+
+
+def test_duplicate_section_names_the_first_line() -> None:
+    with pytest.raises(BadInput, match=r"first at line 1"):
+        parse_migration_text("-- migrate:up\nSELECT 1;\n-- migrate:up\n", FILE)
+
+
+# -- syntax errors ----------------------------------------------------------------------------
+
+
+def test_syntax_error_points_at_the_token_in_the_whole_file() -> None:
+    text = "-- intro\n-- migrate:up\nSELECT 1;\n  SELEC 2;\n"
+    err = syntax_error(text)
+    assert (err.line, err.column) == position(text, "SELEC 2") == (4, 3)
+    assert err.path == "m.sql"
+    assert str(err).startswith('m.sql:4:3: syntax error at or near "SELEC"')
+
+
+def test_syntax_error_in_a_later_section_with_non_ascii_before_it() -> None:
+    text = "-- migrate:up\nSELECT 1;\n-- migrate:down\n-- ünïcödé 🎉\nSELECT 'ééé', '🎉' fro x;\n"
+    err = syntax_error(text)
+    assert (err.line, err.column) == position(text, "x;")
+    assert (err.line, err.column) == (5, 23)
+
+
+def test_syntax_error_at_end_of_input_points_after_the_last_token() -> None:
+    text = "-- migrate:up\nSELECT 1;\nSELECT (1 +\n  2\n-- a comment\n\n-- migrate:down\n"
+    err = syntax_error(text)
+    assert "end of input" in str(err)
+    assert (err.line, err.column) == (4, 4)
+
+
+def test_unterminated_dollar_quote_points_at_its_start() -> None:
+    text = "-- migrate:up\nSELECT 1;\nDO $body$ BEGIN NULL; END;\n"
+    err = syntax_error(text)
+    assert (err.line, err.column) == position(text, "$body$")
+    assert "unterminated dollar-quoted string" in str(err)
+
+
+# -- files and names --------------------------------------------------------------------------
+
+
+def test_parse_migration_reads_utf8_with_bom(tmp_path: Path) -> None:
+    path = tmp_path / "x_1.sql"
+    path.write_bytes("\ufeff-- migrate:up\nSELECT 'é';\n".encode())
+    m = parse_migration(path)
+    assert m.name == "x_1"
+    assert m.up is not None
+    assert [(s.sql, s.line, s.column) for s in m.up.statements] == [("SELECT 'é'", 2, 1)]
+
+
+def test_parse_migration_unreadable_files_are_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="does not exist"):
+        parse_migration(tmp_path / "missing.sql")
+    latin1 = tmp_path / "latin1.sql"
+    latin1.write_bytes("-- migrate:up\nSELECT 'é';\n".encode("latin-1"))
+    with pytest.raises(BadInput, match="not valid UTF-8"):
+        parse_migration(latin1)
+
+
+def test_list_migrations_sorted_sql_files_only(tmp_path: Path) -> None:
+    for name in ("b_2.sql", "a_1.sql", "c_3.txt", "z.sql.bak"):
+        (tmp_path / name).write_text("-- migrate:up\n")
+    (tmp_path / "dir.sql").mkdir()
+    assert [p.name for p in list_migrations(tmp_path)] == ["a_1.sql", "b_2.sql"]
+    with pytest.raises(BadInput, match="does not exist"):
+        list_migrations(tmp_path / "nowhere")
+
+
+def test_resolve_migration_by_stem_filename_or_path(tmp_path: Path) -> None:
+    target = tmp_path / "add_x_1.sql"
+    target.write_text("-- migrate:up\n")
+    assert resolve_migration("add_x_1", tmp_path) == target
+    assert resolve_migration("add_x_1.sql", tmp_path) == target
+    assert resolve_migration(str(target), tmp_path / "elsewhere") == target
+
+
+def test_resolve_migration_unknown_name(tmp_path: Path) -> None:
+    with pytest.raises(BadInput) as caught:
+        resolve_migration("nope", tmp_path)
+    assert str(caught.value) == (
+        f"No migration named nope in {tmp_path}: run `migration-console status` to list them."
+    )
