@@ -378,7 +378,7 @@ async def cmd_history(ns: argparse.Namespace) -> int:
         t = table("started (UTC)", "migration", "action", "status", "duration", "by", title="Runs")
         for r in data.runs:
             t.add_row(
-                f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+                f"{r.started_at:%Y-%m-%d %H:%M:%S}" if r.started_at else "-",
                 escape(r.migration),
                 r.action,
                 r.status,

@@ -26,19 +26,11 @@ async def run_demo(ns: argparse.Namespace) -> int:
     out.print(f"Starting the embedded PostgreSQL 18 in {escape(str(state))} …")
     server.start(state, keep_running=True)
     admin_url, url = server.url("postgres"), server.url(DEMO_DB)
-    conn = await asyncpg.connect(admin_url)
-    try:
-        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DEMO_DB)
-    finally:
-        await conn.close()
-    if not exists:
+    if not await _seeded(admin_url, url):
         out.print(f"Seeding {rows:,} conversation_messages (and call_costs, scheduled_tasks) …")
-        await create_database(admin_url, DEMO_DB)
+        await create_database(admin_url, DEMO_DB, drop_existing=True)
         await seed_database(url, rows)
     out.print(f"The demo database is ready: {escape(url)}\n")
-    import os
-
-    os.environ["DATABASE_URL"] = url
     from console.cli.commands import cmd_status
 
     status_ns = argparse.Namespace(**{k: v for k, v in vars(ns).items() if k != "json"})
@@ -53,3 +45,18 @@ async def run_demo(ns: argparse.Namespace) -> int:
         "The server keeps running in the background; `demo --reset` starts over."
     )
     return ExitCode.OK
+
+
+async def _seeded(admin_url: str, url: str) -> bool:
+    """Whether the demo database exists with its tables (an interrupted seed is redone)."""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DEMO_DB):
+            return False
+    finally:
+        await conn.close()
+    conn = await asyncpg.connect(url)
+    try:
+        return bool(await conn.fetchval("SELECT to_regclass('scheduled_tasks') IS NOT NULL"))
+    finally:
+        await conn.close()
