@@ -398,6 +398,32 @@ async def cmd_demo(ns: argparse.Namespace) -> int:
     return await run_demo(ns)
 
 
+# -- the console (TUI) ------------------------------------------------------------------------
+
+
+def build_service(ns: argparse.Namespace, s: ConnectionSettings | None = None) -> Any:
+    from console.core.service import ConsoleService
+
+    s = s or settings(ns)
+    service = ConsoleService(
+        s, migrations_dir(ns), history_path(ns), _get(ns, "operator") or default_operator()
+    )
+    service.history()  # a corrupt history is refused before the screen opens
+    return service
+
+
+async def cmd_console(ns: argparse.Namespace, s: ConnectionSettings | None = None) -> int:
+    from console.tui.app import MigrationConsoleApp
+
+    service = build_service(ns, s)
+    app = MigrationConsoleApp(service)
+    try:
+        code = await app.run_async()
+    finally:
+        await service.close()
+    return int(code or 0)
+
+
 COMMANDS = {
     "status": cmd_status,
     "plan": cmd_plan,
@@ -407,4 +433,5 @@ COMMANDS = {
     "blockers": cmd_blockers,
     "history": cmd_history,
     "demo": cmd_demo,
+    "console": cmd_console,
 }

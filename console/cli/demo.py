@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import asyncpg
 from rich.markup import escape
@@ -31,7 +32,11 @@ async def run_demo(ns: argparse.Namespace) -> int:
         await create_database(admin_url, DEMO_DB, drop_existing=True)
         await seed_database(url, rows)
     out.print(f"The demo database is ready: {escape(url)}\n")
-    from console.cli.commands import cmd_status
+    from console.cli.commands import cmd_console, cmd_status
+
+    if sys.stdin.isatty() and sys.stdout.isatty() and not ns.no_tui:
+        ns.database_url = url
+        return await cmd_console(ns)
 
     status_ns = argparse.Namespace(**{k: v for k, v in vars(ns).items() if k != "json"})
     status_ns.database_url = url

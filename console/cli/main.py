@@ -138,8 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     debug = bool(_opt(ns, "debug", False)) or os.environ.get("MIGRATION_CONSOLE_DEBUG") == "1"
     if ns.command is None:
-        parser.print_help()
-        return ExitCode.OK
+        ns.command = "console"  # no command: open the console on DATABASE_URL
     from console.cli import commands
     from console.cli.render import error
 

@@ -39,6 +39,16 @@ def test_core_does_not_import_textual() -> None:
     assert proc.stdout.strip() == ""
 
 
+def test_tui_has_no_sql_driver() -> None:
+    """The TUI presents and drives the core: no asyncpg import anywhere in console/tui."""
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "console" / "tui").rglob("*.py")
+        if "asyncpg" in p.read_text() or "console.db" in p.read_text()
+    ]
+    assert offenders == []
+
+
 def test_sql_lives_in_files() -> None:
     from console.db.sql import load
 

@@ -1,0 +1,344 @@
+"""The seed's "Migration Execution Checklist" as data, and each item's state for a migration.
+
+The eight default items follow the team's status report, in its order. A migration may
+bring its own list in a sidecar file next to it, ``migrations/<stem>.checklist.toml``::
+
+    [[items]]
+    key = "baseline"
+    title = "Verify current database performance metrics (baseline)"
+    kind = "auto"            # "auto": the console can do it; "manual": a person signs off
+    action = "baseline"      # one of ACTIONS; required for auto items
+    help = "..."             # optional
+
+States come from what history.toml already knows (runs, measurements) and from
+``[[signoffs]]`` (migration, item, state, by, at, note): people signing off manual items,
+and the console recording what it did (a verification that passed or failed, an index
+usage check). For each item, whichever is newer wins: a derived state or the latest
+sign-off.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from console.core.errors import BadInput
+from console.core.history import (
+    FAILED,
+    ROLLBACK,
+    RUN,
+    SUCCEEDED,
+    HistoryData,
+    HistoryStore,
+    RunRecord,
+    first_sentence,
+)
+from console.core.measure import AFTER, BASELINE, Measurement, latest_measurement
+
+PENDING, RUNNING, DONE, SKIPPED = "pending", "running", "done", "skipped"
+STATES = (PENDING, RUNNING, DONE, FAILED, SKIPPED)
+SIGNOFF_STATES = (DONE, SKIPPED, FAILED, PENDING)  # pending resets a manual item
+AUTO, MANUAL = "auto", "manual"
+ACTIONS = ("baseline", "execute", "verify", "monitor", "index_usage", "history")
+INDEX_USAGE_DELAY = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class ItemDef:
+    key: str
+    title: str
+    kind: str  # "auto" or "manual"
+    action: str | None = None  # what the console does for it; one of ACTIONS
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class ItemState:
+    key: str
+    state: str  # pending, running, done, failed, skipped
+    by: str | None = None
+    at: datetime | None = None
+    note: str = ""
+    detail: str = ""  # what the console knows, e.g. "run succeeded ... in 0.6 s"
+    available: bool = True  # False while the item cannot be done yet (index usage < 24 h)
+
+
+DEFAULT_ITEMS: tuple[ItemDef, ...] = (
+    ItemDef("baseline", "Verify current database performance metrics (baseline)", AUTO,
+            "baseline", "Measures the compare queries (EXPLAIN ANALYZE, read-only) before the "
+            "migration, so the improvement can be shown afterwards."),
+    ItemDef("backup", "Create database backup (Railway automatic backups are enabled)", MANUAL,
+            None, "Check that a recent backup exists (Railway: the Postgres service's Backups "
+            "tab) or take one, then sign off."),
+    ItemDef("execute", "Execute migration", AUTO, "execute",
+            "Runs the up section: CONCURRENTLY builds outside a transaction, lock_timeout "
+            "with retries, recorded in history.toml."),
+    ItemDef("verify", "Run verification", AUTO, "verify",
+            "Checks every index the migration builds exists, is valid and matches the file, "
+            "and that the file's verification queries hold."),
+    ItemDef("endpoints", "Test affected API endpoints (contacts, messages, costs, tasks)",
+            MANUAL, None, "Call the contacts, messages, costs and tasks endpoints and check "
+            "they answer as before, then sign off."),
+    ItemDef("monitor", "Monitor query performance improvements", AUTO, "monitor",
+            "Measures the compare queries again after the migration and compares plans and "
+            "timings with the baseline."),
+    ItemDef("index_usage", "Check index usage after 24 hours: pg_stat_user_indexes", AUTO,
+            "index_usage", "Reads idx_scan of the migration's indexes; an index still unused "
+            "after a day of traffic may not be worth keeping."),
+    ItemDef("history", "Update the history with execution timestamp and results", AUTO,
+            "history", "The console records every run in history.toml by itself."),
+)  # fmt: skip
+
+
+# -- definitions -----------------------------------------------------------------------
+
+
+def sidecar_path(migration_path: Path) -> Path:
+    return migration_path.with_name(f"{migration_path.stem}.checklist.toml")
+
+
+def load_checklist(migration_path: Path) -> list[ItemDef]:
+    """The migration's own checklist when it has a sidecar file, else the default one."""
+    path = sidecar_path(migration_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return list(DEFAULT_ITEMS)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path} cannot be read: {exc}.") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{path} is not valid TOML: {exc}.", "Fix the checklist file.") from None
+    return parse_checklist(raw, path)
+
+
+def parse_checklist(raw: dict[str, Any], path: Path) -> list[ItemDef]:
+    items = raw.get("items")
+    if not isinstance(items, list) or not items:
+        raise BadInput(f"{path}: the checklist needs at least one [[items]] table.")
+    out: list[ItemDef] = []
+    for i, item in enumerate(items, start=1):
+        where = f"{path}: item {i}"
+        if not isinstance(item, dict):
+            raise BadInput(f"{where} is not a table.")
+        unknown = sorted(set(item) - {"key", "title", "kind", "action", "help"})
+        if unknown:
+            raise BadInput(f"{where} has unknown field(s): {', '.join(unknown)}.")
+        for name in ("key", "title", "kind"):
+            if not isinstance(item.get(name), str) or not item[name].strip():
+                raise BadInput(f"{where} needs a non-empty `{name}` string.")
+        key, kind, action = item["key"], item["kind"], item.get("action")
+        where = f"{path}: item {key!r}"
+        if kind not in (AUTO, MANUAL):
+            raise BadInput(f"{where} has kind {kind!r}; it must be 'auto' or 'manual'.")
+        if action is not None and action not in ACTIONS:
+            raise BadInput(
+                f"{where} has unknown action {action!r}.", f"Known: {', '.join(ACTIONS)}."
+            )
+        if kind == AUTO and action is None:
+            raise BadInput(f"{where} is auto but has no `action` for the console to do.")
+        if any(d.key == key for d in out):
+            raise BadInput(f"{where} appears twice: keys must be unique.")
+        help_text = item.get("help", "")
+        if not isinstance(help_text, str):
+            raise BadInput(f"{where}: `help` must be a string.")
+        out.append(ItemDef(key, item["title"], kind, action, help_text))
+    return out
+
+
+# -- sign-offs -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignOff:
+    migration: str
+    item: str
+    state: str
+    by: str
+    at: datetime
+    note: str = ""
+
+
+def sign_off(
+    store: HistoryStore,
+    migration: str,
+    item: str,
+    *,
+    by: str,
+    note: str = "",
+    state: str = DONE,
+    at: datetime | None = None,
+    defs: Sequence[ItemDef] | None = None,
+) -> SignOff:
+    """Record an item's state in ``[[signoffs]]``; with ``defs``, also check the item exists
+    and that only manual items are reset to pending."""
+    if state not in SIGNOFF_STATES:
+        raise BadInput(
+            f"A sign-off state must be one of {', '.join(SIGNOFF_STATES)}, not {state!r}."
+        )
+    if defs is not None:
+        found = next((d for d in defs if d.key == item), None)
+        if found is None:
+            raise BadInput(f"{migration}'s checklist has no item {item!r}.")
+        if state == PENDING and found.kind != MANUAL:
+            raise BadInput(f"Only manual items can be reset to pending; {item!r} is {found.kind}.")
+    when = (at or datetime.now(UTC)).astimezone(UTC)
+    when = when.replace(microsecond=when.microsecond // 1000 * 1000)
+    record = SignOff(migration, item, state, by, when, note)
+    row = {"migration": migration, "item": item, "state": state, "by": by, "at": when, "note": note}
+    store.update(lambda raw: raw.setdefault("signoffs", []).append(row))
+    return record
+
+
+def signoffs(data: HistoryData, migration: str) -> dict[str, SignOff]:
+    """The latest sign-off per item of one migration (malformed entries skipped)."""
+    rows = data.raw.get("signoffs", [])
+    found: list[SignOff] = []
+    for row in rows if isinstance(rows, list) else ():
+        if not isinstance(row, dict) or row.get("migration") != migration:
+            continue
+        at, item, state = row.get("at"), row.get("item"), row.get("state")
+        if not isinstance(at, datetime) or at.tzinfo is None or not isinstance(item, str):
+            continue
+        if state not in SIGNOFF_STATES:
+            continue
+        found.append(
+            SignOff(migration, item, state, str(row.get("by", "")), at, str(row.get("note", "")))
+        )
+    latest: dict[str, SignOff] = {}
+    for s in sorted(found, key=lambda s: s.at):  # stable: file order breaks ties
+        latest[s.item] = s
+    return latest
+
+
+# -- derived states --------------------------------------------------------------------
+
+
+def _when(at: datetime | None) -> str:
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if at else "an unknown time"
+
+
+def _ordered_runs(data: HistoryData, migration: str) -> list[RunRecord]:
+    floor = datetime.min.replace(tzinfo=UTC)
+    return sorted(data.runs_of(migration), key=lambda r: r.started_at or floor)
+
+
+def _rolled_back_after(runs: list[RunRecord], run: RunRecord) -> RunRecord | None:
+    later = runs[runs.index(run) + 1 :]
+    return next(
+        (r for r in reversed(later) if r.action == ROLLBACK and r.status == SUCCEEDED), None
+    )
+
+
+def applied_run(data: HistoryData, migration: str) -> RunRecord | None:
+    """The latest successful run, unless a successful rollback came after it."""
+    runs = _ordered_runs(data, migration)
+    done = [r for r in runs if r.action == RUN and r.status == SUCCEEDED]
+    if not done or _rolled_back_after(runs, done[-1]) is not None:
+        return None
+    return done[-1]
+
+
+def index_usage_available_at(data: HistoryData, migration: str) -> datetime | None:
+    """When index usage is worth reading: 24 hours after the applied run finished."""
+    run = applied_run(data, migration)
+    if run is None or run.finished_at is None:
+        return None
+    return run.finished_at.astimezone(UTC) + INDEX_USAGE_DELAY
+
+
+def _duration(run: RunRecord) -> float | None:
+    if run.duration_s is not None:
+        return float(run.duration_s)
+    if run.started_at and run.finished_at:
+        return (run.finished_at - run.started_at).total_seconds()
+    return None
+
+
+def _execute(key: str, data: HistoryData, migration: str) -> ItemState:
+    runs = _ordered_runs(data, migration)
+    attempts = [r for r in runs if r.action == RUN]
+    if not attempts:
+        return ItemState(key, PENDING, detail="not run yet")
+    run = attempts[-1]
+    rollback = _rolled_back_after(runs, run)
+    if rollback is not None:
+        at = rollback.finished_at
+        return ItemState(
+            key, PENDING, rollback.executed_by, at, detail=f"rolled back at {_when(at)}"
+        )
+    state = DONE if run.status == SUCCEEDED else FAILED
+    detail = f"run {run.status} {_when(run.finished_at)}"
+    if run.status == FAILED and run.error:
+        detail += f": {first_sentence(run.error)}"
+    elif (secs := _duration(run)) is not None:
+        detail += f" {'in' if run.status == SUCCEEDED else 'after'} {secs:.1f} s"
+    return ItemState(key, state, run.executed_by or None, run.finished_at, detail=detail)
+
+
+def _derive(d: ItemDef, data: HistoryData, migration: str, now: datetime) -> ItemState:
+    key, action = d.key, d.action
+    applied = applied_run(data, migration)
+    applied_at = applied.finished_at if applied else None
+    if action == "execute":
+        return _execute(key, data, migration)
+    if action == "history":
+        runs = _ordered_runs(data, migration)
+        if not runs:
+            return ItemState(key, PENDING, detail="no run recorded yet")
+        r = runs[-1]
+        detail = f"recorded: {r.action} {r.status} {_when(r.finished_at)}"
+        return ItemState(key, DONE, r.executed_by or None, r.finished_at, detail=detail)
+    if action == "baseline":
+        m = latest_measurement(data, migration, BASELINE)
+        if m is None:
+            return ItemState(key, PENDING, detail="no baseline measured yet")
+        return ItemState(key, DONE, at=m.at, detail=f"measured {_when(m.at)}{_errors(m)}")
+    if action == "monitor":
+        if applied is None:
+            return ItemState(key, PENDING, detail="after the migration has run", available=False)
+        m = latest_measurement(data, migration, AFTER)
+        if m is None or (applied_at is not None and m.at <= applied_at):
+            return ItemState(key, PENDING, at=applied_at, detail="not measured since the run")
+        return ItemState(key, DONE, at=m.at, detail=f"measured {_when(m.at)}{_errors(m)}")
+    if action == "index_usage":
+        ready = index_usage_available_at(data, migration)
+        if ready is None:
+            detail = "available 24 hours after the migration has run"
+            return ItemState(key, PENDING, detail=detail, available=False)
+        if now < ready:
+            detail = f"available from {_when(ready)}"
+            return ItemState(key, PENDING, at=applied_at, detail=detail, available=False)
+        return ItemState(key, PENDING, at=applied_at, detail="available now")
+    if action == "verify":
+        detail = "not verified since the run" if applied_at else "not verified yet"
+        return ItemState(key, PENDING, at=applied_at, detail=detail)
+    return ItemState(key, PENDING)
+
+
+def _errors(m: Measurement) -> str:
+    failed = sum(1 for q in m.queries if q.error)
+    return f"; {failed} of {len(m.queries)} queries failed" if failed else ""
+
+
+def checklist_state(
+    defs: Sequence[ItemDef], data: HistoryData, migration: str, now: datetime
+) -> list[ItemState]:
+    """Each item's state: derived from runs and measurements, or the newer sign-off."""
+    latest = signoffs(data, migration)
+    out = []
+    for d in defs:
+        derived = _derive(d, data, migration, now)
+        s = latest.get(d.key)
+        if s is not None and (derived.at is None or s.at > derived.at):
+            detail = f"marked {s.state} by {s.by or 'someone'} {_when(s.at)}"
+            by = s.by or None
+            out.append(ItemState(d.key, s.state, by, s.at, s.note, detail, derived.available))
+        else:
+            out.append(derived)
+    return out

@@ -1,0 +1,237 @@
+"""One object a face (the TUI, tests) drives: what the console knows and can do.
+
+It holds the long-lived monitor session (autocommit, short timeouts, never in a
+transaction), reconnects it after a lost connection, and hands out runners.
+Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import platformdirs
+
+from console.core import checklist, measure, recording, usage
+from console.core.errors import ConnectError, ConsoleError, ExitCode
+from console.core.events import RunResult
+from console.core.history import HistoryData, HistoryStore
+from console.core.migration_file import parse_migration, resolve_migration
+from console.core.model import DOWN, UP, Migration, MigrationPlan
+from console.core.plan import plan_migration
+from console.core.run import MigrationRunner, RunOptions
+from console.core.settings import ConnectionSettings, railway_context
+from console.core.status import MigrationStatus, statuses
+from console.core.verify import VerifyReport, verify_on
+from console.db import activity, catalog
+from console.db.connect import MONITOR, close_quietly, connect
+
+Session = activity.Session  # what the faces see of pg_stat_activity
+
+LOST = (asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError, OSError, TimeoutError)
+
+
+class ConnectionLost(ConnectError):
+    """The monitor session went away; the next call reconnects."""
+
+
+@dataclass(frozen=True)
+class Overview:
+    database: str  # masked
+    version: str
+    role: str
+    railway: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def railway_text(self) -> str:
+        keys = ("project", "environment", "service")
+        return " / ".join(self.railway[k] for k in keys if k in self.railway)
+
+
+class ConsoleService:
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        migrations_dir: Path,
+        history_path: Path,
+        operator: str,
+        *,
+        environment: dict[str, str] | None = None,
+        log_dir: Path | None = None,
+    ):
+        self.settings = settings
+        self.migrations_dir = migrations_dir
+        self.store = HistoryStore(history_path, redact=settings.redact)
+        self.operator = operator
+        self.environment = railway_context() if environment is None else environment
+        self.log_dir = log_dir or platformdirs.user_log_path("migration-console")
+        self._mon: asyncpg.Connection | None = None
+        self._mon_lock = asyncio.Lock()
+
+    # -- the monitor session -----------------------------------------------------------
+
+    async def _monitor(self) -> asyncpg.Connection:
+        if self._mon is None or self._mon.is_closed():
+            self._mon = await connect(self.settings, MONITOR)
+        return self._mon
+
+    async def with_monitor(self, fn: Callable[[asyncpg.Connection], Any]) -> Any:
+        """Run fn on the monitor session; one caller at a time; a lost session becomes
+        ConnectionLost and is reopened on the next call."""
+        async with self._mon_lock:
+            try:
+                conn = await self._monitor()
+                return await fn(conn)
+            except LOST as exc:
+                bad, self._mon = self._mon, None
+                if bad is not None:
+                    bad.terminate()
+                raise ConnectionLost(
+                    f"Lost the connection to {self.settings.display} "
+                    f"({self.settings.redact(str(exc)) or type(exc).__name__}).",
+                    "Retrying; check the network or the server.",
+                ) from None
+
+    async def close(self) -> None:
+        await close_quietly(self._mon)
+        self._mon = None
+
+    # -- reads ------------------------------------------------------------------------------
+
+    async def overview(self) -> Overview:
+        info: catalog.ServerInfo = await self.with_monitor(catalog.server_info)
+        return Overview(self.settings.display, info.version, info.role, dict(self.environment))
+
+    async def statuses(self) -> list[MigrationStatus]:
+        last = recording.last_runs(self.store.load())
+        result: list[MigrationStatus] = await self.with_monitor(
+            lambda c: statuses(c, self.migrations_dir, last)
+        )
+        return result
+
+    async def sessions(self) -> list[activity.Session]:
+        result: list[activity.Session] = await self.with_monitor(activity.sessions)
+        return result
+
+    async def verify(self, name: str) -> VerifyReport:
+        migration = self.migration(name)
+
+        async def go(conn: asyncpg.Connection) -> VerifyReport:
+            return await verify_on(conn, migration, self.settings.display)
+
+        result: VerifyReport = await self.with_monitor(go)
+        return result
+
+    def migration(self, name: str) -> Migration:
+        return parse_migration(resolve_migration(name, self.migrations_dir))
+
+    def plan(self, name: str, action: str = "run") -> MigrationPlan:
+        return plan_migration(self.migration(name), DOWN if action == "rollback" else UP)
+
+    def history(self) -> HistoryData:
+        return self.store.load()
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def runner(
+        self, name: str, action: str, options: RunOptions | None = None, notes: str = ""
+    ) -> MigrationRunner:
+        self.store.load()  # refuse a corrupt history before touching the database
+        rec = recording.recorder(
+            self.store,
+            operator=self.operator,
+            environment=dict(self.environment),
+            database=self.settings.display,
+            notes=notes,
+        )
+        return MigrationRunner(self.settings, self.migration(name), action, options, recorder=rec)
+
+    # -- the checklist ---------------------------------------------------------------------
+
+    def checklist(self, name: str) -> tuple[list[checklist.ItemDef], list[checklist.ItemState]]:
+        migration = self.migration(name)
+        defs = checklist.load_checklist(migration.path)
+        states = checklist.checklist_state(
+            defs, self.store.load(), migration.name, datetime.now(UTC)
+        )
+        return defs, states
+
+    def sign_off(
+        self, name: str, key: str, *, by: str, note: str = "", state: str = "done"
+    ) -> None:
+        migration = self.migration(name)
+        defs = checklist.load_checklist(migration.path)
+        checklist.sign_off(
+            self.store, migration.name, key, by=by, note=note, state=state, defs=defs
+        )
+
+    def record_verify(self, name: str, report: VerifyReport) -> None:
+        """The checklist's verify item, signed by the console with what it found."""
+        failed = [c.spec.name for c in report.indexes if c.verdict != "ok"]
+        failed += [f"query at line {q.statement.line}" for q in report.queries if not q.ok]
+        note = "all checks hold" if report.ok else "failed: " + ", ".join(failed)
+        self.sign_off(
+            name, "verify", by=self.operator, note=note, state="done" if report.ok else "failed"
+        )
+
+    async def do_item(self, name: str, action: str) -> str:
+        """Do a checklist item the console can do; returns one line saying what it did."""
+        migration = self.migration(name)
+        if action in (measure.BASELINE, "monitor"):
+            phase = measure.BASELINE if action == measure.BASELINE else measure.AFTER
+            result = await measure.measure_database(self.settings, migration, phase=phase)
+            measure.save_measurement(self.store, result)
+            key = "baseline" if phase == measure.BASELINE else "monitor"
+            before = measure.latest_measurement(self.store.load(), migration.name, measure.BASELINE)
+            note = _measure_note(result, before if phase == measure.AFTER else None)
+            self.sign_off(name, key, by=self.operator, note=note)
+            return f"{key}: {note}"
+        if action == "index_usage":
+            available = checklist.index_usage_available_at(self.store.load(), migration.name)
+            now = datetime.now(UTC)
+            if available is None or now < available:
+                when = f"{available:%Y-%m-%d %H:%M} UTC" if available else "24 hours after a run"
+                raise ConsoleError(
+                    f"Index usage is meaningful from {when}.",
+                    "Come back then.",
+                    exit_code=ExitCode.BAD_INPUT,
+                )
+            rows = await self.with_monitor(lambda c: usage.index_usage(c, migration))
+            note = usage.summary(rows)
+            self.sign_off(name, "index_usage", by=self.operator, note=note)
+            return note
+        raise ConsoleError(f"The console cannot do {action!r} by itself.", "Sign it off instead.")
+
+    def comparison(self, name: str) -> list[measure.QueryComparison]:
+        data = self.store.load()
+        before = measure.latest_measurement(data, name, measure.BASELINE)
+        after = measure.latest_measurement(data, name, measure.AFTER)
+        return measure.compare(before, after) if before and after else []
+
+    def log_path(self, name: str, action: str) -> Path:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return self.log_dir / f"{name}-{action}-{stamp}.log"
+
+
+def _measure_note(m: measure.Measurement, before: measure.Measurement | None) -> str:
+    parts = []
+    for q in m.queries:
+        if q.error:
+            parts.append(f"line {q.line}: error")
+            continue
+        path = next((p for p in q.access_paths if "Scan" in p), "?")
+        parts.append(f"line {q.line}: {q.execution_ms:.1f} ms ({path})")
+    if before is not None:
+        for c in measure.compare(before, m):
+            if c.change_pct is not None:
+                parts.append(f"line {c.line}: {c.change_pct:+.0f}%")
+    return "; ".join(parts)[:400]
+
+
+def describe_result(result: RunResult) -> str:
+    return f"{result.action} {result.status} in {result.duration_s:.1f} s"

@@ -1,0 +1,417 @@
+"""The operator console: wires the panels to ConsoleService; every database call is a worker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from console.core import events as ev
+from console.core.errors import ConsoleError
+from console.core.run import MigrationRunner, RunOptions
+from console.core.service import ConsoleService
+from console.tui.dialogs.confirm import ConfirmModal
+from console.tui.dialogs.signoff import SignOffModal
+from console.tui.widgets.blockers import BlockersPanel
+from console.tui.widgets.checklist import ChecklistItem, ChecklistPanel
+from console.tui.widgets.history import HistoryPanel
+from console.tui.widgets.migrations import MigrationsPanel
+from console.tui.widgets.plan import PlanPanel
+from console.tui.widgets.run_log import RunPanel
+from console.tui.widgets.verify import VerifyPanel
+
+TABS = ("migrations", "checklist", "run", "blockers", "verify", "plan", "history")
+
+
+class MigrationConsoleApp(App[int]):
+    CSS_PATH = "console.tcss"
+    TITLE = "migration console"
+    BINDINGS = [
+        *(
+            Binding(str(i), f"show_tab('{t}')", t.title(), show=False)
+            for i, t in enumerate(TABS, 1)
+        ),
+        Binding("r", "run", "Run"),
+        Binding("b", "rollback", "Rollback"),
+        Binding("v", "verify", "Verify"),
+        Binding("x", "cancel_run", "Cancel run"),
+        Binding("p", "pause", "Pause"),
+        Binding("plus,equals_sign", "refresh_rate(-0.5)", "Faster", show=False),
+        Binding("minus", "refresh_rate(0.5)", "Slower", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        service: ConsoleService,
+        *,
+        options: RunOptions | None = None,
+        refresh_s: float = 1.0,
+        start_refresh: bool = True,
+    ) -> None:
+        super().__init__()
+        self.service = service
+        self.options = options or RunOptions()
+        self.refresh_s = refresh_s
+        self.start_refresh = start_refresh
+        self.selected: str | None = None
+        self.runner: MigrationRunner | None = None
+        self.last_result: ev.RunResult | None = None
+        self._quitting = False
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.service.settings.display, id="topbar", markup=False)
+        yield Static("", id="banner", markup=False)
+        with TabbedContent(id="tabs", initial="migrations"):
+            with TabPane("Migrations", id="migrations"):
+                yield MigrationsPanel()
+            with TabPane("Checklist", id="checklist"):
+                yield ChecklistPanel()
+            with TabPane("Run", id="run"):
+                yield RunPanel()
+            with TabPane("Blockers", id="blockers"):
+                yield BlockersPanel()
+            with TabPane("Verify", id="verify"):
+                yield VerifyPanel()
+            with TabPane("Plan", id="plan"):
+                yield PlanPanel()
+            with TabPane("History", id="history"):
+                yield HistoryPanel()
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#migrations-table").focus()
+        self.sub_title = self.service.settings.display
+        self.load_overview()
+        self.show_history()
+        if self.start_refresh:
+            self._blockers_timer = self.set_interval(self.refresh_s, self.refresh_blockers)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for i, tab in enumerate(TABS, 1):
+            yield SystemCommand(
+                f"Show {tab}",
+                f"Switch to the {tab} panel (key {i})",
+                lambda t=tab: self.action_show_tab(t),
+            )
+        yield SystemCommand("Run migration", "Run the selected migration (r)", self.action_run)
+        yield SystemCommand("Roll back migration", "Run the down section (b)", self.action_rollback)
+        yield SystemCommand("Verify migration", "Check indexes and queries (v)", self.action_verify)
+        yield SystemCommand(
+            "Cancel run", "Cancel the running statement on the server (x)", self.action_cancel_run
+        )
+        yield SystemCommand(
+            "Pause blockers", "Pause or resume the live refresh (p)", self.action_pause
+        )
+
+    # -- banner and errors ------------------------------------------------------------------
+
+    def show_banner(self, text: str) -> None:
+        banner = self.query_one("#banner", Static)
+        banner.update(text)
+        banner.set_class(bool(text), "-visible")
+
+    def report(self, exc: ConsoleError, *, banner: bool = False) -> None:
+        text = f"{exc.message} {exc.hint}".strip()
+        if banner:
+            self.show_banner(text)
+        self.notify(text, severity="error", timeout=8)
+
+    # -- navigation ------------------------------------------------------------------------
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    @on(TabbedContent.TabActivated)
+    def focus_pane(self, event: TabbedContent.TabActivated) -> None:
+        """Keyboard first: the active panel's main widget takes the focus."""
+        pane = event.pane
+        for widget in pane.query("*"):
+            if widget.focusable:
+                widget.focus()
+                return
+
+    @on(MigrationsPanel.Chosen)
+    def choose(self, event: MigrationsPanel.Chosen) -> None:
+        self.select(event.name)
+        self.action_show_tab("checklist")
+
+    def select(self, name: str) -> None:
+        self.selected = name
+        self.show_plan(name)
+        self.show_checklist(name)
+
+    def _selected(self) -> str | None:
+        name = self.selected or self.query_one(MigrationsPanel).selected
+        if name is None:
+            self.notify("Select a migration first (1).", severity="warning")
+        elif name != self.selected:
+            self.select(name)
+        return name
+
+    # -- loading ----------------------------------------------------------------------------
+
+    @work(group="overview", exclusive=True, exit_on_error=False)
+    async def load_overview(self) -> None:
+        panel = self.query_one(MigrationsPanel)
+        try:
+            overview = await self.service.overview()
+            rows = await self.service.statuses()
+        except ConsoleError as exc:
+            self.report(exc, banner=True)
+            return
+        self.show_banner("")
+        railway = f" · railway {overview.railway_text}" if overview.railway_text else ""
+        self.query_one("#topbar", Static).update(
+            f"{overview.database} · PostgreSQL {overview.version}{railway}"
+        )
+        panel.show_overview(overview)
+        panel.show(rows)
+        if self.selected is None and rows:
+            self.select(rows[0].name)
+
+    def show_plan(self, name: str) -> None:
+        try:
+            self.query_one(PlanPanel).show(self.service.plan(name))
+        except ConsoleError as exc:
+            self.report(exc)
+
+    def show_history(self) -> None:
+        try:
+            self.query_one(HistoryPanel).show(self.service.history())
+        except ConsoleError as exc:
+            self.report(exc, banner=True)
+
+    @work(group="checklist", exclusive=True, exit_on_error=False)
+    async def show_checklist(self, name: str) -> None:
+        try:
+            items, states = self.service.checklist(name)
+        except ConsoleError as exc:
+            self.report(exc)
+            return
+        await self.query_one(ChecklistPanel).show(name, items, states)
+
+    # -- blockers ----------------------------------------------------------------------------
+
+    @work(group="blockers", exclusive=True, exit_on_error=False)
+    async def refresh_blockers(self) -> None:
+        panel = self.query_one(BlockersPanel)
+        if panel.paused:
+            return
+        try:
+            sessions = await self.service.sessions()
+        except ConsoleError as exc:
+            panel.show_error(exc)
+            self.show_banner(f"{exc.message} {exc.hint}".strip())
+            return
+        if self.query_one("#banner", Static).has_class("-visible"):
+            self.show_banner("")
+            self.load_overview()
+        run_pid = self.runner.run_pid if self.runner and self.runner.server else None
+        panel.show(sessions, run_pid)
+
+    def action_pause(self) -> None:
+        panel = self.query_one(BlockersPanel)
+        panel.paused = not panel.paused
+        panel._status("paused" if panel.paused else "resumed")
+
+    def action_refresh_rate(self, delta: float) -> None:
+        panel = self.query_one(BlockersPanel)
+        self.refresh_s = min(10.0, max(0.5, self.refresh_s + delta))
+        panel.interval = self.refresh_s
+        if self.start_refresh:
+            self._blockers_timer.stop()
+            self._blockers_timer = self.set_interval(self.refresh_s, self.refresh_blockers)
+        panel._status(f"refresh every {self.refresh_s:g} s")
+
+    # -- verify ------------------------------------------------------------------------------
+
+    def action_verify(self) -> None:
+        name = self._selected()
+        if name:
+            self.action_show_tab("verify")
+            self.do_verify(name)
+
+    @work(group="verify", exclusive=True, exit_on_error=False)
+    async def do_verify(self, name: str) -> None:
+        try:
+            report = await self.service.verify(name)
+        except ConsoleError as exc:
+            self.report(exc)
+            return
+        self.query_one(VerifyPanel).show(report)
+        self.service.record_verify(name, report)
+        self.show_checklist(name)
+
+    # -- run, rollback, cancel -----------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.runner is not None
+
+    def action_run(self) -> None:
+        name = self._selected()
+        if name:
+            self.start_run(name, "run")
+
+    def action_rollback(self) -> None:
+        name = self._selected()
+        if name:
+            self.start_run(name, "rollback")
+
+    @work(group="run", exit_on_error=False)
+    async def start_run(self, name: str, action: str) -> ev.RunResult | None:
+        if self.running:
+            self.notify("A run is already in progress.", severity="warning")
+            return None
+        try:
+            plan = self.service.plan(name, action)
+        except ConsoleError as exc:
+            self.report(exc)
+            return None
+        verb = "Roll back" if action == "rollback" else "Run"
+        lines = [f"{verb} {name} on {self.service.settings.display}."]
+        dropped = [p.drops_index for p in plan.section.statements if p.drops_index]
+        if dropped:
+            lines.append(f"This DROPS {len(dropped)} index(es): " + ", ".join(dropped) + ".")
+        lines += [plan.section.reason, ""]
+        lines += [
+            f"{p.statement.number}. {p.statement.first_line}" for p in plan.section.statements
+        ]
+        if not await self.push_screen_wait(ConfirmModal(f"{verb} {name}?", "\n".join(lines), verb)):
+            return None
+        runner = self.service.runner(name, action, self.options)
+        self.action_show_tab("run")
+        panel = self.query_one(RunPanel)
+        try:
+            await runner.open()
+        except ConsoleError as exc:
+            await runner.close()
+            panel.write([f"✗ {exc.message} {exc.hint}".strip()])
+            self.report(exc)
+            return None
+        self.runner = runner
+        panel.begin(self.service.log_path(name, action))
+        try:
+            result = await runner.execute(panel.handle)
+        except ConsoleError as exc:
+            self.report(exc)
+            return None
+        finally:
+            self.runner = None
+            await runner.close()
+        self.last_result = result
+        if result.status == "succeeded":
+            self.notify(f"{action} succeeded")
+        else:
+            self.notify(f"{action} {result.status}: {result.error or ''}", severity="error")
+        self.load_overview()
+        self.show_history()
+        self.show_checklist(name)
+        return result
+
+    def action_cancel_run(self) -> None:
+        if not self.running:
+            self.notify("No migration is running.", severity="warning")
+            return
+        self.confirm_cancel()
+
+    @work(group="confirm", exit_on_error=False)
+    async def confirm_cancel(self) -> None:
+        runner = self.runner
+        if runner is None:
+            return
+        body = (
+            f"Cancel the running statement of {runner.migration.name} on the server "
+            f"(pid {runner.run_pid})? A cancelled CREATE INDEX CONCURRENTLY leaves an "
+            "INVALID index; the console reports it and drops it on the next run."
+        )
+        if await self.push_screen_wait(
+            ConfirmModal("Cancel the run?", body, "Cancel run", "Keep running")
+        ):
+            if self.runner is runner:
+                runner.request_cancel()
+
+    async def action_quit(self) -> None:
+        if not self.running:
+            await self.service.close()
+            self.exit(0)
+            return
+        self.confirm_quit()
+
+    @work(group="confirm", exit_on_error=False)
+    async def confirm_quit(self) -> None:
+        runner = self.runner
+        if runner is None:
+            await self.service.close()
+            self.exit(0)
+            return
+        body = (
+            f"{runner.migration.name} is still running. Quitting cancels its statement on "
+            "the server and records the run as cancelled."
+        )
+        if not await self.push_screen_wait(
+            ConfirmModal("Quit during a run?", body, "Cancel and quit", "Stay")
+        ):
+            return
+        runner.request_cancel()
+        for worker in self.workers:
+            if worker.group == "run":
+                await worker.wait()
+        await self.service.close()
+        self.exit(130)
+
+    # -- checklist items -------------------------------------------------------------------------
+
+    @on(ChecklistItem.SignOff)
+    def sign_off_item(self, event: ChecklistItem.SignOff) -> None:
+        self.ask_sign_off(event.item.key, event.item.title)
+
+    @work(group="confirm", exit_on_error=False)
+    async def ask_sign_off(self, key: str, title: str) -> None:
+        name = self.selected
+        if name is None:
+            return
+        answer = await self.push_screen_wait(SignOffModal(title, self.service.operator))
+        if answer is None:
+            return
+        try:
+            self.service.sign_off(name, key, by=answer.by, note=answer.note, state=answer.state)
+        except ConsoleError as exc:
+            self.report(exc)
+            return
+        self.show_checklist(name)
+
+    @on(ChecklistItem.Do)
+    def do_item(self, event: ChecklistItem.Do) -> None:
+        name = self.selected
+        action = event.item.action
+        if name is None or action is None:
+            return
+        if action == "execute":
+            self.start_run(name, "run")
+        elif action == "verify":
+            self.action_verify()
+        elif action in ("baseline", "monitor", "index_usage"):
+            self.query_one(ChecklistPanel).set_running(event.item.key, True)
+            self.do_measure(name, action)
+        elif action == "history":
+            self.action_show_tab("history")
+
+    @work(group="measure", exclusive=True, exit_on_error=False)
+    async def do_measure(self, name: str, action: str) -> None:
+        try:
+            message = await self.service.do_item(name, action)
+        except ConsoleError as exc:
+            self.report(exc)
+        else:
+            self.notify(message)
+        self.show_checklist(name)

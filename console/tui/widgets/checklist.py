@@ -1,0 +1,130 @@
+"""The Checklist panel: one panel per item, each with its state, who, when and a note.
+
+Items the console can do, it does from the panel (enter); items only a person can
+do are signed off (s) with a name and an optional note. Up/down (or tab) move
+between items in order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Static
+
+from console.core.checklist import ItemDef, ItemState
+
+ICON = {"pending": "○", "running": "◐", "done": "●", "failed": "✗", "skipped": "–"}
+STYLE = {"done": "green", "failed": "bold red", "running": "yellow", "skipped": "dim"}
+
+
+def _when(at: datetime | None) -> str:
+    return f"{at:%Y-%m-%d %H:%M} UTC" if at else ""
+
+
+class ChecklistItem(Vertical, can_focus=True):
+    BINDINGS = [
+        Binding("enter,d", "do", "Do it"),
+        Binding("s", "sign_off", "Sign off"),
+        Binding("down,j", "app.focus_next", "Next", show=False),
+        Binding("up,k", "app.focus_previous", "Previous", show=False),
+    ]
+
+    class Do(Message):
+        def __init__(self, item: ItemDef) -> None:
+            super().__init__()
+            self.item = item
+
+    class SignOff(Message):
+        def __init__(self, item: ItemDef) -> None:
+            super().__init__()
+            self.item = item
+
+    def __init__(self, number: int, item: ItemDef, state: ItemState) -> None:
+        super().__init__(id=f"item-{item.key}", classes="checklist-item")
+        self.number = number
+        self.item = item
+        self.state = state
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="head")
+        yield Static(id="meta", markup=False)
+
+    def on_mount(self) -> None:
+        self.update_state(self.state)
+
+    def update_state(self, state: ItemState) -> None:
+        self.state = state
+        icon, style = ICON.get(state.state, "?"), STYLE.get(state.state, "")
+        how = "console" if self.item.kind == "auto" else "sign-off"
+        head = Text.assemble(
+            (f"{icon} {state.state:<8}", style),
+            f" {self.number}. {self.item.title} ",
+            (f"({how})", "dim"),
+        )
+        self.query_one("#head", Static).update(head)
+        parts = []
+        if state.by or state.at:
+            parts.append(f"by {state.by or '?'} {_when(state.at)}".strip())
+        if state.note:
+            parts.append(f"note: {state.note}")
+        if state.detail:
+            parts.append(state.detail)
+        hint = "enter: do it" if self.item.kind == "auto" and self.item.action else "s: sign off"
+        parts.append(hint)
+        self.query_one("#meta", Static).update(" · ".join(parts))
+        for name in ICON:
+            self.set_class(state.state == name, f"-{name}")
+
+    def action_do(self) -> None:
+        if self.item.kind == "auto" and self.item.action:
+            self.post_message(self.Do(self.item))
+        else:
+            self.post_message(self.SignOff(self.item))
+
+    def action_sign_off(self) -> None:
+        self.post_message(self.SignOff(self.item))
+
+
+class ChecklistPanel(VerticalScroll, can_focus=False):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.migration: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Select a migration (1, enter) to see its checklist.", id="checklist-title")
+
+    async def show(self, migration: str, items: list[ItemDef], states: list[ItemState]) -> None:
+        by_key = {s.key: s for s in states}
+        if migration != self.migration or len(self.query(ChecklistItem)) != len(items):
+            self.migration = migration
+            await self.query(ChecklistItem).remove()
+            await self.mount_all(
+                ChecklistItem(i, item, by_key[item.key]) for i, item in enumerate(items, 1)
+            )
+        else:
+            for widget in self.query(ChecklistItem):
+                widget.update_state(by_key[widget.item.key])
+        done = sum(1 for s in states if s.state in ("done", "skipped"))
+        self.query_one("#checklist-title", Static).update(
+            f"Checklist for {migration}: {done} of {len(items)} done"
+        )
+
+    def set_running(self, key: str, running: bool) -> None:
+        for widget in self.query(ChecklistItem):
+            if widget.item.key == key:
+                state = widget.state
+                widget.update_state(
+                    ItemState(
+                        state.key,
+                        "running" if running else state.state,
+                        state.by,
+                        state.at,
+                        state.note,
+                        state.detail,
+                    )
+                )

@@ -1,0 +1,70 @@
+"""The Migrations panel: every file in migrations/ with its state on this database."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from console.core.service import Overview
+from console.core.status import MigrationStatus
+from console.tui.widgets.table_sync import sync_rows
+
+STATE_STYLE = {
+    "applied": "green",
+    "pending": "yellow",
+    "partial": "yellow",
+    "invalid index": "bold red",
+    "unreadable": "bold red",
+}
+
+
+class MigrationsPanel(Vertical):
+    class Chosen(Message):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    def compose(self) -> ComposeResult:
+        yield Static("connecting…", id="overview", markup=False)
+        table: DataTable[str] = DataTable(
+            id="migrations-table", cursor_type="row", zebra_stripes=True
+        )
+        table.add_columns("migration", "state", "detail", "last run")
+        yield table
+        yield Static("enter: open checklist · r: run · b: rollback · v: verify", classes="hint")
+
+    def show_overview(self, o: Overview) -> None:
+        railway = f" · railway {o.railway_text}" if o.railway_text else ""
+        self.query_one("#overview", Static).update(
+            f"{o.database} · PostgreSQL {o.version} · role {o.role}{railway}"
+        )
+
+    def show(self, rows: list[MigrationStatus]) -> None:
+        table = self.query_one(DataTable)
+        sync_rows(
+            table,
+            {
+                r.name: (
+                    r.name,
+                    Text(r.state, style=STATE_STYLE.get(r.state, "")),
+                    r.detail,
+                    r.last_run or "-",
+                )
+                for r in rows
+            },
+        )
+
+    @property
+    def selected(self) -> str | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return str(key.value)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.post_message(self.Chosen(str(event.row_key.value)))

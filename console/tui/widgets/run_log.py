@@ -1,0 +1,175 @@
+"""The Run panel: the execution log streamed live, a progress bar with the build phase,
+elapsed time. Lines are collected and flushed a few times a second, so bursts of
+thousands of lines never freeze the interface; the same lines go to a log file."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import IO
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, Log, ProgressBar, Static
+
+from console.core import events as ev
+
+MAX_LINES = 20_000
+FLUSH_S = 0.1
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.2f} s"
+    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+
+
+def _short(sql: str, width: int = 90) -> str:
+    text = " ".join(sql.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def format_event(e: ev.Event, total: int) -> list[str]:
+    """The log lines for one run event (plain text: the log file gets the same)."""
+    if isinstance(e, ev.RunStarted):
+        return [
+            f"▶ {e.action} {e.migration} on {e.database} (migration session pid {e.pid})",
+            f"  {e.reason}",
+        ]
+    if isinstance(e, ev.StatementStarted):
+        again = f" (attempt {e.attempt})" if e.attempt > 1 else ""
+        return [f"[{e.number}/{total}] line {e.line}{again}: {_short(e.sql)}"]
+    if isinstance(e, ev.StatementFinished):
+        return [f"      ✓ {e.status} in {_duration(e.duration_s)}"]
+    if isinstance(e, ev.StatementFailed):
+        code = f" [SQLSTATE {e.sqlstate}]" if e.sqlstate else ""
+        return [f"      ✗ {e.message}{code} after {_duration(e.duration_s)}"]
+    if isinstance(e, ev.ServerNotice):
+        return [f"      {e.severity}: {e.message}"]
+    if isinstance(e, ev.LockRetry):
+        return [
+            f"      ↻ attempt {e.attempt} of {e.attempts} gave up waiting for a lock "
+            f"({e.message}); retrying in {e.wait_s:.1f} s"
+        ]
+    if isinstance(e, ev.InvalidIndex):
+        return [f"      ! INVALID index {e.index}: {e.action}"]
+    if isinstance(e, ev.TransactionRolledBack):
+        return [f"      ↺ {e.reason}"]
+    if isinstance(e, ev.CancelRequested):
+        return [f"      cancelling the statement on the server (pid {e.pid})…"]
+    if isinstance(e, ev.RunFinished):
+        r = e.result
+        lines = [f"■ {r.action} {r.status} in {_duration(r.duration_s)}"]
+        if r.error:
+            lines.append(f"  {r.error}")
+        lines += [f"  INVALID index left: {name}" for name in r.invalid_indexes]
+        return lines
+    return []
+
+
+class RunPanel(Vertical):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._pending: list[str] = []
+        self._file: IO[str] | None = None
+        self._started: float | None = None
+        self._total = 0
+        self._current = ""
+        self._phase = ""
+        self.log_path: Path | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("No run yet. Select a migration and press r to run it.", id="run-status")
+        with Horizontal(id="run-progress-row"):
+            yield Label("", id="run-phase")
+            yield ProgressBar(total=100, show_eta=False, id="run-progress")
+        yield Log(max_lines=MAX_LINES, id="run-log", auto_scroll=True)
+
+    def on_show(self) -> None:
+        self.query_one(Log).scroll_end(animate=False)
+
+    def on_mount(self) -> None:
+        self.set_interval(FLUSH_S, self.flush)
+        self.set_interval(0.5, self._tick)
+
+    # -- feeding -------------------------------------------------------------------------
+
+    def begin(self, log_path: Path | None) -> None:
+        if self.query_one(Log).line_count or self._pending:
+            self._pending.append("─" * 60)
+        self.flush()
+        self._started = time.monotonic()
+        self._total = 0
+        self._phase = ""
+        self.log_path = log_path
+        if log_path is not None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = log_path.open("a", encoding="utf-8")
+        self.query_one("#run-progress", ProgressBar).update(total=100, progress=0)
+
+    def write(self, lines: list[str]) -> None:
+        self._pending.extend(lines)
+
+    def handle(self, e: ev.Event) -> None:
+        if isinstance(e, ev.RunStarted):
+            self._total = e.statements
+        if isinstance(e, ev.StatementStarted):
+            self._current = f"statement {e.number}/{self._total} (line {e.line})"
+            self._phase = ""
+            self.query_one("#run-progress", ProgressBar).update(total=100, progress=0)
+        if isinstance(e, ev.IndexProgress):
+            self._progress(e)
+            return
+        if isinstance(e, ev.StatementFinished) and self._phase:
+            self.query_one("#run-progress", ProgressBar).update(total=100, progress=100)
+        self._pending.extend(format_event(e, self._total))
+        if isinstance(e, ev.RunFinished):
+            self.flush()
+            self._started = None
+            self._current = f"{e.result.action} {e.result.status}"
+            self._tick()
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+    def _progress(self, e: ev.IndexProgress) -> None:
+        bar = self.query_one("#run-progress", ProgressBar)
+        if e.fraction is not None:
+            bar.update(total=100, progress=round(e.fraction * 100))
+        phase = e.phase
+        if e.lockers_total:
+            phase += f" · lockers {e.lockers_done}/{e.lockers_total}"
+        if e.current_locker_pid:
+            phase += f" · waiting for pid {e.current_locker_pid}"
+        if phase != self._phase:
+            self._phase = phase
+            self._pending.append(f"      … {phase}")
+        self.query_one("#run-phase", Label).update(phase)
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        lines, self._pending = self._pending, []
+        log = self.query_one(Log)
+        log.write_lines(lines, scroll_end=True)
+        if self._file is not None:
+            self._file.write("\n".join(lines) + "\n")
+            self._file.flush()
+
+    def _tick(self) -> None:
+        if self._started is None:
+            if self._current:
+                self.query_one("#run-status", Static).update(self._current)
+            return
+        elapsed = time.monotonic() - self._started
+        where = f" · log {self.log_path}" if self.log_path else ""
+        self.query_one("#run-status", Static).update(
+            f"running {self._current} · elapsed {_duration(elapsed)} · x cancels{where}"
+        )
+
+    @property
+    def lines(self) -> list[str]:
+        self.flush()
+        return list(self.query_one(Log).lines)

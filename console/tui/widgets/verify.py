@@ -1,0 +1,56 @@
+"""The Verify panel: each index with definition, validity, size and usage; the file's queries."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from console.core.verify import VerifyReport
+
+VERDICT_STYLE = {
+    "ok": "green",
+    "missing": "bold red",
+    "invalid": "bold red",
+    "different": "bold red",
+}
+
+
+class VerifyPanel(Vertical):
+    def compose(self) -> ComposeResult:
+        yield Static("Press v to verify the selected migration.", id="verify-summary")
+        table: DataTable[str | Text] = DataTable(id="verify-indexes", cursor_type="row")
+        table.add_columns("index", "verdict", "valid", "size", "idx_scan", "definition / detail")
+        yield table
+        queries: DataTable[str | Text] = DataTable(id="verify-queries", cursor_type="row")
+        queries.add_columns("line", "result", "query")
+        yield queries
+
+    def show(self, report: VerifyReport) -> None:
+        verdict = (
+            Text("all checks hold", "green")
+            if report.ok
+            else Text("verification failed", "bold red")
+        )
+        self.query_one("#verify-summary", Static).update(Text(f"{report.migration}: ") + verdict)
+        table = self.query_one("#verify-indexes", DataTable)
+        table.clear()
+        for c in report.indexes:
+            style = VERDICT_STYLE.get(c.verdict, "")
+            valid = "-" if c.state.valid is None else ("yes" if c.state.valid else "NO")
+            table.add_row(
+                c.spec.name,
+                Text(c.verdict, style=style),
+                valid,
+                c.state.size or "-",
+                "-" if c.state.idx_scan is None else str(c.state.idx_scan),
+                c.detail or c.state.definition or "",
+            )
+        queries = self.query_one("#verify-queries", DataTable)
+        queries.clear()
+        for q in report.queries:
+            mark = "[green]✓[/]" if q.ok else "[bold red]✗[/]"
+            queries.add_row(
+                str(q.statement.line), f"{mark} {q.error or q.result}", q.statement.first_line
+            )
