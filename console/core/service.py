@@ -36,6 +36,13 @@ Session = activity.Session  # what the faces see of pg_stat_activity
 LOST = (asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError, OSError, TimeoutError)
 
 
+def _is_disconnect(exc: asyncpg.PostgresError) -> bool:
+    """Connection exceptions (08xxx) and operator intervention (57P01-57P03: the
+    session was terminated, or the server is shutting down or starting)."""
+    code = exc.sqlstate or ""
+    return code.startswith("08") or code in ("57P01", "57P02", "57P03")
+
+
 class ConnectionLost(ConnectError):
     """The monitor session went away; the next call reconnects."""
 
@@ -88,14 +95,26 @@ class ConsoleService:
                 conn = await self._monitor()
                 return await fn(conn)
             except LOST as exc:
-                bad, self._mon = self._mon, None
-                if bad is not None:
-                    bad.terminate()
-                raise ConnectionLost(
-                    f"Lost the connection to {self.settings.display} "
-                    f"({self.settings.redact(str(exc)) or type(exc).__name__}).",
-                    "Retrying; check the network or the server.",
+                raise self._lost(exc) from None
+            except asyncpg.PostgresError as exc:
+                if _is_disconnect(exc):
+                    raise self._lost(exc) from None
+                raise ConsoleError(
+                    f"The server refused a monitoring query: {self.settings.redact(str(exc))} "
+                    f"(SQLSTATE {exc.sqlstate}).",
+                    "Check the role's privileges; run with --debug for details.",
+                    exit_code=ExitCode.CONNECT,
                 ) from None
+
+    def _lost(self, exc: BaseException) -> ConnectionLost:
+        bad, self._mon = self._mon, None
+        if bad is not None:
+            bad.terminate()
+        return ConnectionLost(
+            f"Lost the connection to {self.settings.display} "
+            f"({self.settings.redact(str(exc)) or type(exc).__name__}).",
+            "Retrying; check the network or the server.",
+        )
 
     async def close(self) -> None:
         await close_quietly(self._mon)

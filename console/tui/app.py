@@ -39,8 +39,8 @@ class MigrationConsoleApp(App[int]):
         Binding("r", "run", "Run"),
         Binding("b", "rollback", "Rollback"),
         Binding("v", "verify", "Verify"),
-        Binding("x", "cancel_run", "Cancel run"),
-        Binding("p", "pause", "Pause"),
+        Binding("x", "cancel_run", "Cancel"),
+        Binding("p", "pause", "Pause", show=False),
         Binding("plus,equals_sign", "refresh_rate(-0.5)", "Faster", show=False),
         Binding("minus", "refresh_rate(0.5)", "Slower", show=False),
         Binding("q", "quit", "Quit"),
@@ -136,12 +136,13 @@ class MigrationConsoleApp(App[int]):
         pane = event.pane
         for widget in pane.query("*"):
             if widget.focusable:
-                widget.focus()
+                widget.focus(scroll_visible=False)
                 return
 
     @on(MigrationsPanel.Chosen)
     def choose(self, event: MigrationsPanel.Chosen) -> None:
-        self.select(event.name)
+        if event.name != self.selected:
+            self.select(event.name)
         self.action_show_tab("checklist")
 
     def select(self, name: str) -> None:
@@ -198,6 +199,12 @@ class MigrationConsoleApp(App[int]):
             self.report(exc)
             return
         await self.query_one(ChecklistPanel).show(name, items, states)
+        if self.query_one(TabbedContent).active == "checklist" and not isinstance(
+            self.focused, ChecklistItem
+        ):
+            # Focus without scrolling: the items may not be laid out yet, and the
+            # title above the first item should stay in view.
+            self.query(ChecklistItem).first().focus(scroll_visible=False)
 
     # -- blockers ----------------------------------------------------------------------------
 

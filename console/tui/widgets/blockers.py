@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
@@ -29,6 +30,12 @@ def _age(seconds: float | None) -> str:
 
 
 class BlockersPanel(Vertical):
+    BINDINGS = [
+        Binding("p", "app.pause", "Pause"),
+        Binding("plus,equals_sign", "app.refresh_rate(-0.5)", "Faster"),
+        Binding("minus", "app.refresh_rate(0.5)", "Slower"),
+    ]
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.paused = False

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rich.text import Text
 from textual.widgets import DataTable
 
 
@@ -19,7 +20,14 @@ def sync_rows(table: DataTable[Any], rows: Mapping[str, Sequence[Any]]) -> None:
         if key in existing:
             current = table.get_row(existing[key])
             for col, old, new in zip(columns, current, values, strict=False):
-                if old != new:
+                if not _same(old, new):
                     table.update_cell(existing[key], col, new)
         else:
             table.add_row(*values, key=key)
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Equality that notices a style change (rich's Text.__eq__ ignores the base style)."""
+    if isinstance(old, Text) and isinstance(new, Text):
+        return old.plain == new.plain and old.style == new.style and old.spans == new.spans
+    return bool(old == new)

@@ -1,0 +1,55 @@
+"""Build the console app against a test database and wait for things without sleeping blindly."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from console.core.run import RunOptions
+from console.core.service import ConsoleService
+from console.core.settings import ConnectionSettings, resolve_connection
+from console.tui.app import MigrationConsoleApp
+from tests.helpers import MIGRATIONS
+
+# A fixed, plausible URL shown on screen in snapshots (the real one has a random
+# database name and a temporary socket folder).
+SNAPSHOT_DISPLAY = "postgresql://app:***@db.example.internal:5432/app"
+
+
+def make_app(
+    db_url: str,
+    tmp_path: Path,
+    *,
+    options: RunOptions | None = None,
+    refresh_s: float = 0.2,
+    start_refresh: bool = True,
+    display: str | None = None,
+    history: Path | None = None,
+) -> MigrationConsoleApp:
+    settings = resolve_connection(db_url, env={})
+    if display is not None:
+        settings = ConnectionSettings(settings.dsn, settings.source, display, settings.secrets)
+    service = ConsoleService(
+        settings,
+        MIGRATIONS,
+        history or tmp_path / "history.toml",
+        "tester@ci",
+        environment={},
+        log_dir=tmp_path / "logs",
+    )
+    app = MigrationConsoleApp(
+        service, options=options, refresh_s=refresh_s, start_refresh=start_refresh
+    )
+    app.animation_level = "none"  # screenshots never catch a colour mid-fade
+    return app
+
+
+async def until(predicate: Callable[[], object], limit_s: float = 30.0) -> None:
+    """Wait until predicate() holds; fails the test if it never does (bounds a wait only)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + limit_s
+    while not predicate():
+        if loop.time() > end:
+            raise AssertionError("the console never reached the expected state")
+        await asyncio.sleep(0.05)

@@ -1,0 +1,264 @@
+"""Pilot tests: the console driven by keys against the real embedded server."""
+
+from __future__ import annotations
+
+import asyncio
+import tomllib
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
+from textual.widgets import DataTable
+
+from console.core.run import RunOptions
+from console.tui.dialogs.confirm import ConfirmModal
+from console.tui.dialogs.signoff import SignOffModal
+from console.tui.widgets.blockers import BlockersPanel
+from console.tui.widgets.checklist import ChecklistItem
+from console.tui.widgets.run_log import RunPanel
+from tests.ui.harness import make_app, until
+
+NAME = "add_composite_indexes_20251123"
+INDEXES = (
+    "idx_conversation_messages_user_contact_date",
+    "idx_conversation_messages_user_type_date",
+    "idx_call_costs_user_billing_date",
+    "idx_scheduled_tasks_active",
+)
+
+
+def cell_text(table: DataTable, row: str, column: int) -> str:
+    return str(table.get_row(row)[column])
+
+
+async def count_indexes(conn: asyncpg.Connection) -> int:
+    return int(
+        await conn.fetchval(
+            "SELECT count(*) FROM pg_indexes WHERE indexname = ANY($1::text[])", list(INDEXES)
+        )
+    )
+
+
+async def test_migrations_screen_loads(db_url: str, tmp_path: Path) -> None:
+    app = make_app(db_url, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one("#migrations-table", DataTable)
+        await until(lambda: table.row_count == 1)
+        assert cell_text(table, NAME, 0) == NAME
+        assert cell_text(table, NAME, 1) == "pending"
+        assert "0 of 4 indexes present" in cell_text(table, NAME, 2)
+        overview = str(app.query_one("#overview").render())
+        assert "PostgreSQL" in overview
+        await pilot.press("q")
+    assert app.return_value == 0
+
+
+async def test_sign_off_manual_item_persists(db_url: str, tmp_path: Path) -> None:
+    app = make_app(db_url, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one("#migrations-table", DataTable)
+        await until(lambda: table.row_count == 1)
+        await pilot.press("enter")  # open the checklist
+        await until(lambda: len(app.query(ChecklistItem)) == 8)
+        app.query_one("#item-backup", ChecklistItem).focus()
+        await pilot.press("s")
+        await until(lambda: isinstance(app.screen, SignOffModal))
+        await pilot.press(*"snapshot 2025-11-23 18:50 checked")
+        await pilot.press("enter")
+        item = app.query_one("#item-backup", ChecklistItem)
+        await until(lambda: item.state.state == "done")
+        assert item.state.by == "tester@ci"
+    data = tomllib.loads((tmp_path / "history.toml").read_text())
+    signoff = [s for s in data["signoffs"] if s["item"] == "backup"][-1]
+    assert signoff["migration"] == NAME
+    assert signoff["by"] == "tester@ci"
+    assert signoff["note"] == "snapshot 2025-11-23 18:50 checked"
+    # Reopening shows the same state.
+    app2 = make_app(db_url, tmp_path)
+    async with app2.run_test(size=(80, 24)) as pilot:
+        await until(lambda: app2.query_one("#migrations-table", DataTable).row_count == 1)
+        await pilot.press("enter")
+        await until(lambda: len(app2.query(ChecklistItem)) == 8)
+        assert app2.query_one("#item-backup", ChecklistItem).state.state == "done"
+
+
+async def test_run_from_checklist_streams_log_and_records(
+    db_url: str, helper: asyncpg.Connection, tmp_path: Path
+) -> None:
+    app = make_app(db_url, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(lambda: app.query_one("#migrations-table", DataTable).row_count == 1)
+        await pilot.press("enter")
+        await until(lambda: len(app.query(ChecklistItem)) == 8)
+        app.query_one("#item-execute", ChecklistItem).focus()
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await until(lambda: app.last_result is not None)
+        assert app.last_result is not None and app.last_result.status == "succeeded"
+        panel = app.query_one(RunPanel)
+        lines = panel.lines
+        assert any(line.startswith("[1/7] line 11") for line in lines)
+        assert any(line.startswith("[7/7]") for line in lines)
+        assert lines[-1].startswith("■ run succeeded")
+        assert panel.log_path is not None
+        await until(lambda: "run succeeded" in panel.log_path.read_text())
+        await until(lambda: app.query_one("#item-execute", ChecklistItem).state.state == "done")
+    assert await count_indexes(helper) == 4
+    data = tomllib.loads((tmp_path / "history.toml").read_text())
+    assert data["runs"][-1]["status"] == "succeeded"
+    assert data["runs"][-1]["executed_by"] == "tester@ci"
+
+
+async def test_blockers_panel_shows_session_blocking_the_migration(
+    db_url: str, helper: asyncpg.Connection, tmp_path: Path
+) -> None:
+    tr = helper.transaction()
+    await tr.start()
+    await helper.execute("LOCK TABLE conversation_messages IN ACCESS EXCLUSIVE MODE")
+    app = make_app(db_url, tmp_path, options=RunOptions(lock_timeout_s=60, lock_retries=0))
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(lambda: app.query_one("#migrations-table", DataTable).row_count == 1)
+            await pilot.press("r")
+            await until(lambda: isinstance(app.screen, ConfirmModal))
+            await pilot.press("y")
+            await until(lambda: app.runner is not None)
+            await pilot.press("4")
+            panel = app.query_one(BlockersPanel)
+            pid = helper.get_server_pid()
+            explain = app.query_one("#blockers-explain")
+            await until(lambda: f"waits for pid {pid}" in str(explain.render()))
+            row = app.query_one("#blockers-table", DataTable).get_row(str(pid))
+            assert row[0].style == "bold red"  # the migration's blocker stands out
+            assert any(s.pid == pid and s.state == "idle in transaction" for s in panel.sessions)
+            await tr.rollback()
+            await until(lambda: app.last_result is not None)
+            assert app.last_result is not None and app.last_result.status == "succeeded"
+    finally:
+        if not helper.is_closed() and helper.is_in_transaction():
+            await tr.rollback()
+
+
+async def test_cancel_running_migration(
+    db_url: str, helper: asyncpg.Connection, tmp_path: Path
+) -> None:
+    tr = helper.transaction()
+    await tr.start()
+    await helper.execute(
+        "INSERT INTO conversation_messages (user_id, contact_id, message_type, body, created_at) "
+        "VALUES (1, 1, 'sms', 'held open', now())"
+    )
+    app = make_app(db_url, tmp_path, options=RunOptions(lock_timeout_s=120, lock_retries=0))
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(lambda: app.query_one("#migrations-table", DataTable).row_count == 1)
+            await pilot.press("r")
+            await until(lambda: isinstance(app.screen, ConfirmModal))
+            await pilot.press("y")
+            panel = app.query_one(RunPanel)
+            await until(lambda: any("waiting for pid" in line for line in panel.lines))
+            await pilot.press("x")
+            await until(lambda: isinstance(app.screen, ConfirmModal))
+            await pilot.press("n")  # keep running: nothing happens
+            await pilot.pause()
+            assert app.runner is not None
+            await pilot.press("x")
+            await until(lambda: isinstance(app.screen, ConfirmModal))
+            await pilot.press("y")
+            await until(lambda: app.last_result is not None)
+            result = app.last_result
+            assert result is not None and result.status == "cancelled"
+            assert result.invalid_indexes == [INDEXES[0]]
+            assert any("INVALID index left" in line for line in panel.lines)
+    finally:
+        await tr.rollback()
+    data = tomllib.loads((tmp_path / "history.toml").read_text())
+    assert data["runs"][-1]["status"] == "cancelled"
+
+
+async def test_rollback_asks_and_drops(
+    db_url: str, helper: asyncpg.Connection, tmp_path: Path
+) -> None:
+    app = make_app(db_url, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(lambda: app.query_one("#migrations-table", DataTable).row_count == 1)
+        await pilot.press("r")
+        await until(lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await until(lambda: app.last_result is not None)
+        assert await count_indexes(helper) == 4
+        app.last_result = None
+        await pilot.press("1", "b")
+        await until(lambda: isinstance(app.screen, ConfirmModal))
+        body = str(app.screen.query_one(".dialog-body Static").render())
+        assert "DROPS 4 index(es)" in body and INDEXES[0] in body
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.last_result is None
+        assert await count_indexes(helper) == 4
+        await pilot.press("b")
+        await until(lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await until(lambda: app.last_result is not None)
+        assert app.last_result is not None and app.last_result.action == "rollback"
+        assert app.last_result.status == "succeeded"
+    assert await count_indexes(helper) == 0
+
+
+async def test_quit_during_run_asks_and_cancels(
+    db_url: str, helper: asyncpg.Connection, tmp_path: Path
+) -> None:
+    tr = helper.transaction()
+    await tr.start()
+    await helper.execute("LOCK TABLE call_costs IN ACCESS EXCLUSIVE MODE")
+    app = make_app(db_url, tmp_path, options=RunOptions(lock_timeout_s=120, lock_retries=0))
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(lambda: app.query_one("#migrations-table", DataTable).row_count == 1)
+            await pilot.press("r")
+            await until(lambda: isinstance(app.screen, ConfirmModal))
+            await pilot.press("y")
+            panel = app.query_one(RunPanel)
+            await until(lambda: any(line.startswith("[3/7]") for line in panel.lines))
+            await pilot.press("q")
+            await until(lambda: isinstance(app.screen, ConfirmModal))
+            await pilot.press("y")
+            await until(lambda: app.return_value is not None)
+        assert app.return_value == 130
+    finally:
+        await tr.rollback()
+    data = tomllib.loads((tmp_path / "history.toml").read_text())
+    assert data["runs"][-1]["status"] == "cancelled"
+    await asyncio.sleep(0)
+
+
+async def test_lost_connection_shows_banner_and_recovers(
+    db_url: str, pg_admin_url: str, observer: asyncpg.Connection, tmp_path: Path
+) -> None:
+    admin = await asyncpg.connect(pg_admin_url)
+    dbname = urlsplit(db_url).path.lstrip("/")
+    app = make_app(db_url, tmp_path, refresh_s=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        banner = app.query_one("#banner")
+        await until(lambda: app.query_one("#migrations-table", DataTable).row_count == 1)
+        await pilot.press("4")
+        panel = app.query_one(BlockersPanel)
+        await until(lambda: "refresh every" in str(app.query_one("#blockers-status").render()))
+        # The server stops accepting connections and drops the console's monitor session.
+        await admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false')
+        try:
+            killed = await observer.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = 'migration-console monitor' "
+                "AND datname = current_database()"
+            )
+            assert killed == 1
+            await until(lambda: banner.has_class("-visible"))
+            assert "not currently accepting connections" in str(banner.render())
+            assert panel.is_mounted
+        finally:
+            await admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
+            await admin.close()
+        await until(lambda: not banner.has_class("-visible"))
+        await until(lambda: "refresh every" in str(app.query_one("#blockers-status").render()))
