@@ -16,7 +16,7 @@ from console.core.errors import ConsoleError
 from console.core.service import Session
 from console.tui.widgets.table_sync import sync_rows
 
-COLUMNS = ("pid", "state", "age", "wait", "application", "client", "blocked by", "query")
+COLUMNS = ("pid", "state", "age", "wait", "blocked by", "application", "client", "query")
 
 
 def _age(seconds: float | None) -> str:
@@ -77,9 +77,9 @@ class BlockersPanel(Vertical):
                 s.state or "-",
                 _age(s.age_s),
                 f"{s.wait_event_type}:{s.wait_event}" if s.wait_event_type else "-",
-                s.application_name or "-",
-                s.client,
                 ", ".join(map(str, s.blocked_by)) or "-",
+                _clip(s.application_name or "-", 32),
+                s.client,
                 " ".join(s.query.split())[:200],
             )
             rows[str(s.pid)] = tuple(Text(c, style=style) for c in cells)
@@ -114,3 +114,7 @@ def _who(s: Session | None) -> str:
         return "not visible"
     q = " ".join(s.query.split())[:50]
     return f"{s.state}, {s.application_name or 'no app'}: {q}"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

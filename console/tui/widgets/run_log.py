@@ -82,7 +82,7 @@ class RunPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("No run yet. Select a migration and press r to run it.", id="run-status")
-        with Horizontal(id="run-progress-row"):
+        with Horizontal(id="run-progress-row", classes="-idle"):
             yield Label("", id="run-phase")
             yield ProgressBar(total=100, show_eta=False, id="run-progress")
         yield Log(max_lines=MAX_LINES, id="run-log", auto_scroll=True)
@@ -128,13 +128,18 @@ class RunPanel(Vertical):
         if isinstance(e, ev.RunFinished):
             self.flush()
             self._started = None
-            self._current = f"{e.result.action} {e.result.status}"
+            self.query_one("#run-progress-row").add_class("-idle")
+            where = f" · log {self.log_path}" if self.log_path else ""
+            self._current = (
+                f"{e.result.action} {e.result.status} in {_duration(e.result.duration_s)}{where}"
+            )
             self._tick()
             if self._file is not None:
                 self._file.close()
                 self._file = None
 
     def _progress(self, e: ev.IndexProgress) -> None:
+        self.query_one("#run-progress-row").remove_class("-idle")
         bar = self.query_one("#run-progress", ProgressBar)
         if e.fraction is not None:
             bar.update(total=100, progress=round(e.fraction * 100))
