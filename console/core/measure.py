@@ -323,3 +323,12 @@ def _utc(value: datetime) -> datetime:
         raise ValueError("measurement timestamps must be timezone-aware")
     value = value.astimezone(UTC)
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def main_access_path(paths: tuple[str, ...]) -> str:
+    """The access path that matters for people: an index scan if any, else the first scan."""
+    for want in ("Index", "Scan"):
+        found = [p for p in paths if want in p]
+        if found:
+            return found[0]
+    return paths[0] if paths else "?"

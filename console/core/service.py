@@ -243,7 +243,7 @@ def _measure_note(m: measure.Measurement, before: measure.Measurement | None) ->
         if q.error:
             parts.append(f"line {q.line}: error")
             continue
-        path = next((p for p in q.access_paths if "Scan" in p), "?")
+        path = measure.main_access_path(q.access_paths)
         parts.append(f"line {q.line}: {q.execution_ms:.1f} ms ({path})")
     if before is not None:
         for c in measure.compare(before, m):

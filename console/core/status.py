@@ -21,6 +21,7 @@ PENDING, APPLIED, PARTIAL, INVALID, UNREADABLE, UNKNOWN = (
     "unreadable",
     "unknown",
 )
+FAILED = "failed"  # the last run failed and left nothing applied
 
 
 @dataclass(frozen=True)
@@ -74,5 +75,7 @@ async def statuses(
             out.append(MigrationStatus(path.stem, path, UNREADABLE, exc.message, last))
             continue
         state, detail = await migration_state(conn, migration)
+        if state in (PENDING, PARTIAL, UNKNOWN) and last and last.startswith("run failed"):
+            state = FAILED
         out.append(MigrationStatus(migration.name, path, state, detail, last))
     return out

@@ -254,7 +254,9 @@ class MigrationConsoleApp(App[int]):
         except ConsoleError as exc:
             self.report(exc)
             return
-        self.query_one(VerifyPanel).show(report)
+        panel = self.query_one(VerifyPanel)
+        panel.show(report)
+        panel.show_comparison(self.service.comparison(name))
         self.service.record_verify(name, report)
         self.show_checklist(name)
 
@@ -421,4 +423,6 @@ class MigrationConsoleApp(App[int]):
             self.report(exc)
         else:
             self.notify(message)
+            if action == "monitor":
+                self.query_one(VerifyPanel).show_comparison(self.service.comparison(name))
         self.show_checklist(name)

@@ -402,3 +402,17 @@ def test_shipped_file_and_history_exist() -> None:
     assert r.code == 0, r.output
     rows = json.loads(r.stdout)["migrations"]
     assert rows[0]["migration"] == NAME and rows[0]["status"] == "pending"
+
+
+async def test_failed_run_shows_failed_state(
+    db_url: str, helper: asyncpg.Connection, workdir: Path
+) -> None:
+    await helper.execute("ALTER TABLE conversation_messages DROP COLUMN message_type")
+    r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir)
+    assert r.code == 1, r.output
+    assert 'column "message_type" does not exist' in r.stdout
+    r = await asyncio.to_thread(run_cli, "status", "--json", url=db_url, cwd=workdir)
+    row = json.loads(r.stdout)["migrations"][0]
+    assert row["state"] == "failed"
+    assert row["detail"].startswith("1 of 4 indexes present")  # built before the failure
+    assert row["last_run"].startswith("run failed")

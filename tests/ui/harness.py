@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from collections.abc import Callable
 from pathlib import Path
 
 from console.core.run import RunOptions
-from console.core.service import ConsoleService
+from console.core.service import ConsoleService, Overview
 from console.core.settings import ConnectionSettings, resolve_connection
 from console.tui.app import MigrationConsoleApp
 from tests.helpers import MIGRATIONS
@@ -15,6 +16,15 @@ from tests.helpers import MIGRATIONS
 # A fixed, plausible URL shown on screen in snapshots (the real one has a random
 # database name and a temporary socket folder).
 SNAPSHOT_DISPLAY = "postgresql://app:***@db.example.internal:5432/app"
+
+
+class SnapshotService(ConsoleService):
+    """The real service, with the server's minor version cut to the major one, so
+    snapshots survive a PostgreSQL patch release of the embedded server."""
+
+    async def overview(self) -> Overview:
+        o = await super().overview()
+        return replace(o, version=o.version.split(".")[0])
 
 
 def make_app(
@@ -30,7 +40,7 @@ def make_app(
     settings = resolve_connection(db_url, env={})
     if display is not None:
         settings = ConnectionSettings(settings.dsn, settings.source, display, settings.secrets)
-    service = ConsoleService(
+    service = (SnapshotService if display is not None else ConsoleService)(
         settings,
         MIGRATIONS,
         history or tmp_path / "history.toml",

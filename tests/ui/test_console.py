@@ -262,3 +262,33 @@ async def test_lost_connection_shows_banner_and_recovers(
             await admin.close()
         await until(lambda: not banner.has_class("-visible"))
         await until(lambda: "refresh every" in str(app.query_one("#blockers-status").render()))
+
+
+async def test_baseline_run_monitor_shows_before_and_after(db_url: str, tmp_path: Path) -> None:
+    app = make_app(db_url, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(lambda: app.query_one("#migrations-table", DataTable).row_count == 1)
+        await pilot.press("enter")
+        await until(lambda: len(app.query(ChecklistItem)) == 8)
+        baseline = app.query_one("#item-baseline", ChecklistItem)
+        baseline.focus()
+        await pilot.press("enter")
+        await until(lambda: baseline.state.state == "done")
+        assert "Seq Scan" in baseline.state.note
+        await pilot.press("r")
+        await until(lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await until(lambda: app.last_result is not None)
+        await pilot.press("2")
+        monitor = app.query_one("#item-monitor", ChecklistItem)
+        monitor.focus()
+        await pilot.press("enter")
+        await until(lambda: monitor.state.state == "done")
+        table = app.query_one("#verify-compare", DataTable)
+        await until(lambda: table.row_count == 4)
+        first = [str(c) for c in table.get_row_at(0)]
+        assert first[0] == "51"  # the compare section's first query
+        assert "Seq Scan" in first[4].split("→")[0]
+        assert "idx_conversation_messages_user_contact_date" in first[4].split("→")[1]
+    data = tomllib.loads((tmp_path / "history.toml").read_text())
+    assert [m["phase"] for m in data["measurements"]] == ["baseline", "after"]

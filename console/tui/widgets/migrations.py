@@ -18,6 +18,7 @@ STATE_STYLE = {
     "partial": "yellow",
     "invalid index": "bold red",
     "unreadable": "bold red",
+    "failed": "bold red",
 }
 
 

@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from console.core.measure import QueryComparison, main_access_path
 from console.core.verify import VerifyReport
 
 VERDICT_STYLE = {
@@ -26,6 +27,34 @@ class VerifyPanel(Vertical):
         queries: DataTable[str | Text] = DataTable(id="verify-queries", cursor_type="row")
         queries.add_columns("line", "result", "query")
         yield queries
+        yield Static(
+            "Performance: run the checklist's baseline and monitor items to compare.",
+            id="compare-summary",
+        )
+        compare: DataTable[str | Text] = DataTable(id="verify-compare", cursor_type="row")
+        compare.add_columns("line", "before", "after", "change", "access path before → after")
+        yield compare
+
+    def show_comparison(self, rows: list[QueryComparison]) -> None:
+        if not rows:
+            return
+        faster = sum(1 for r in rows if r.change_pct is not None and r.change_pct < 0)
+        self.query_one("#compare-summary", Static).update(
+            f"Performance, baseline → after the migration: {faster} of {len(rows)} queries faster"
+        )
+        table = self.query_one("#verify-compare", DataTable)
+        table.clear()
+        for r in rows:
+            change = Text("-")
+            if r.change_pct is not None:
+                change = Text(f"{r.change_pct:+.0f}%", "green" if r.change_pct < 0 else "red")
+            table.add_row(
+                str(r.line),
+                _ms(r.before_ms),
+                _ms(r.after_ms),
+                change,
+                f"{main_access_path(r.before_paths)} → {main_access_path(r.after_paths)}",
+            )
 
     def show(self, report: VerifyReport) -> None:
         verdict = (
@@ -54,3 +83,7 @@ class VerifyPanel(Vertical):
             queries.add_row(
                 str(q.statement.line), f"{mark} {q.error or q.result}", q.statement.first_line
             )
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} ms"
