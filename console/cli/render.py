@@ -127,6 +127,14 @@ class EventPrinter:
         colour = "red" if e.action == "left" else "yellow"
         out.print(f"      [{colour}]! {escape(text)}[/]")
 
+    def _on_Waiting(self, e: ev.Waiting) -> None:
+        out.print(f"      [bold yellow]⏳ waiting:[/] {escape(e.reason)}")
+        if e.blockers:
+            out.print(
+                "      see `migration-console blockers`; the console can cancel or terminate "
+                "a blocker from its Blockers panel"
+            )
+
     def _on_TransactionRolledBack(self, e: ev.TransactionRolledBack) -> None:
         out.print(f"      [yellow]↺ {escape(e.reason)}[/]")
 

@@ -96,6 +96,16 @@ class InvalidIndex:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """The migration's statement waits; ``reason`` says for whom and why."""
+
+    number: int
+    reason: str
+    blockers: tuple[int, ...]  # pids it waits for directly
+    phase: str | None = None  # the CREATE INDEX phase when there is one
+
+
+@dataclass(frozen=True)
 class TransactionRolledBack:
     reason: str
 
@@ -126,6 +136,7 @@ class RunResult:
     error: str | None = None
     sqlstate: str | None = None
     invalid_indexes: list[str] = field(default_factory=list)
+    actions: list[dict[str, object]] = field(default_factory=list)  # sessions acted on
 
     @property
     def duration_s(self) -> float:
@@ -146,6 +157,7 @@ Event = (
     | LockRetry
     | IndexProgress
     | InvalidIndex
+    | Waiting
     | TransactionRolledBack
     | CancelRequested
     | RunFinished

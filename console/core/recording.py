@@ -34,6 +34,7 @@ def to_record(
         error=result.error,
         notes=notes,
         invalid_indexes=list(result.invalid_indexes),
+        actions=[dict(a) for a in result.actions],
     )
 
 

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from console.core import events as ev
+from console.core import waits
 from console.core.errors import BadInput, LockHeld
 from console.core.model import Migration, SectionPlan, StatementPlan
 from console.core.plan import plan_section
@@ -112,6 +113,9 @@ class MigrationRunner:
         self._locked = False
         self._cancel = asyncio.Event()
         self._current: int | None = None
+        self._actions: list[dict[str, object]] = []
+        self._polls = 0
+        self._wait_key: tuple[object, ...] | None = None
         self._emit: Emit = lambda _e: None
 
     # -- lifecycle -----------------------------------------------------------------
@@ -170,6 +174,10 @@ class MigrationRunner:
     def run_pid(self) -> int:
         assert self._run is not None
         return int(self._run.get_server_pid())
+
+    def record_action(self, action: dict[str, object]) -> None:
+        """An operator's action on another session during this run (kept in its history)."""
+        self._actions.append(action)
 
     def request_cancel(self) -> None:
         """Ask the running statement to stop; the server cancels it, the run ends cancelled."""
@@ -355,6 +363,8 @@ class MigrationRunner:
         if self._cancel.is_set():
             raise _Cancelled()
         self._current = number
+        self._polls = 0
+        self._wait_key = None
         task = asyncio.ensure_future(self._run.execute(sql))
         cancel_wait = asyncio.ensure_future(self._cancel.wait())
         cancel_sent = False
@@ -397,8 +407,11 @@ class MigrationRunner:
 
     async def _poll_progress(self, number: int) -> None:
         assert self._mon is not None
+        self._polls += 1
         try:
             p = await catalog.progress(self._mon, self.run_pid)
+            if self._polls % 2 == 0:
+                await self._poll_waits(number)
         except (asyncpg.PostgresError, OSError):
             return
         if p is not None:
@@ -417,6 +430,19 @@ class MigrationRunner:
                     p.current_locker_pid,
                 )
             )
+
+    async def _poll_waits(self, number: int) -> None:
+        """Say once, and again whenever it changes, what the statement is waiting for."""
+        assert self._mon is not None
+        report = await waits.analyse(self._mon, self.run_pid)
+        blockers = tuple(sorted(n.session.pid for n in report.tree if n.depth == -1))
+        phase = report.progress.phase if report.progress else None
+        waiting = bool(blockers) or bool(phase and phase.startswith(waits.CIC_WAIT_PHASES))
+        key = (blockers, phase) if waiting else None
+        if key != self._wait_key:
+            self._wait_key = key
+            if waiting:
+                self._emit(ev.Waiting(number, self.settings.redact(report.reason), blockers, phase))
 
     async def _retry_pause(self, number: int, attempt: int, exc: asyncpg.PostgresError) -> None:
         wait = self.options.backoff(attempt)

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import platformdirs
 
-from console.core import checklist, measure, recording, usage
+from console.core import checklist, measure, recording, usage, waits
 from console.core.errors import ConnectError, ConsoleError, ExitCode
 from console.core.events import RunResult
 from console.core.history import HistoryData, HistoryStore
@@ -32,6 +32,7 @@ from console.db import activity, catalog
 from console.db.connect import MONITOR, close_quietly, connect
 
 Session = activity.Session  # what the faces see of pg_stat_activity
+WaitReport = waits.WaitReport
 
 LOST = (asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError, OSError, TimeoutError)
 
@@ -70,6 +71,7 @@ class ConsoleService:
         *,
         environment: dict[str, str] | None = None,
         log_dir: Path | None = None,
+        read_only: bool = False,
     ):
         self.settings = settings
         self.migrations_dir = migrations_dir
@@ -77,14 +79,26 @@ class ConsoleService:
         self.operator = operator
         self.environment = railway_context() if environment is None else environment
         self.log_dir = log_dir or platformdirs.user_log_path("migration-console")
+        self.read_only = read_only
+        self.server: catalog.ServerInfo | None = None
+        self.runner_active: MigrationRunner | None = None  # the run in progress, if any
         self._mon: asyncpg.Connection | None = None
         self._mon_lock = asyncio.Lock()
 
     # -- the monitor session -----------------------------------------------------------
 
+    @property
+    def own_pids(self) -> set[int]:
+        pids = set()
+        if self._mon is not None and not self._mon.is_closed():
+            pids.add(int(self._mon.get_server_pid()))
+        if self.runner_active is not None and self.runner_active.server is not None:
+            pids.add(self.runner_active.run_pid)
+        return pids
+
     async def _monitor(self) -> asyncpg.Connection:
         if self._mon is None or self._mon.is_closed():
-            self._mon = await connect(self.settings, MONITOR)
+            self._mon = await connect(self.settings, MONITOR, read_only=self.read_only)
         return self._mon
 
     async def with_monitor(self, fn: Callable[[asyncpg.Connection], Any]) -> Any:
@@ -124,6 +138,7 @@ class ConsoleService:
 
     async def overview(self) -> Overview:
         info: catalog.ServerInfo = await self.with_monitor(catalog.server_info)
+        self.server = info
         return Overview(self.settings.display, info.version, info.role, dict(self.environment))
 
     async def statuses(self) -> list[MigrationStatus]:
@@ -136,6 +151,65 @@ class ConsoleService:
     async def sessions(self) -> list[activity.Session]:
         result: list[activity.Session] = await self.with_monitor(activity.sessions)
         return result
+
+    async def waits(self, root_pid: int | None) -> waits.WaitReport:
+        """Sessions, and the lock tree around root_pid (the migration's session)."""
+        if self.server is None:
+            self.server = await self.with_monitor(catalog.server_info)
+        result: waits.WaitReport = await self.with_monitor(lambda c: waits.analyse(c, root_pid))
+        return result
+
+    # -- acting on other sessions -------------------------------------------------------------
+
+    def may_signal(self, session: activity.Session) -> tuple[bool, str]:
+        """Whether the console may cancel/terminate this session, and if not, why."""
+        if self.read_only:
+            return False, "the console runs --read-only"
+        if session.is_console or session.pid in self.own_pids:
+            return False, "it is one of the console's own sessions (x cancels a run)"
+        me = self.server
+        if me is None:
+            return False, "the console does not know its role's rights yet"
+        if me.superuser:
+            return True, ""
+        if session.role_is_superuser:
+            return (
+                False,
+                f"pid {session.pid} belongs to a superuser; only a superuser may signal it",
+            )
+        if session.same_role or me.signal_backend:
+            return True, ""
+        return False, (
+            f"role {me.role} is neither {session.role} (or a member of it) nor in "
+            "pg_signal_backend; GRANT pg_signal_backend TO it, or connect as a superuser"
+        )
+
+    async def signal(self, session: activity.Session, kind: str) -> dict[str, object]:
+        """Cancel or terminate another session; returns the action as recorded in history."""
+        allowed, why = self.may_signal(session)
+        if not allowed:
+            raise ConsoleError(
+                f"Not acting on pid {session.pid}: {why}.", "", exit_code=ExitCode.CONNECT
+            )
+        fn = activity.cancel if kind == "cancel" else activity.terminate
+        ok: bool = await self.with_monitor(lambda c: fn(c, session.pid))
+        action: dict[str, object] = {
+            "what": kind,
+            "pid": session.pid,
+            "application": session.application_name,
+            "role": session.role,
+            "client": session.client,
+            "state": session.state or "",
+            "query": " ".join(session.query.split())[:200],
+            "at": datetime.now(UTC),
+            "by": self.operator,
+            "signalled": ok,
+        }
+        if self.runner_active is not None:
+            self.runner_active.record_action(action)
+        else:
+            self.store.update(lambda raw: raw.setdefault("actions", []).append(action))
+        return action
 
     async def verify(self, name: str) -> VerifyReport:
         migration = self.migration(name)
@@ -160,6 +234,11 @@ class ConsoleService:
     def runner(
         self, name: str, action: str, options: RunOptions | None = None, notes: str = ""
     ) -> MigrationRunner:
+        if self.read_only:
+            raise ConsoleError(
+                "The console runs --read-only: it monitors, it does not run migrations.",
+                "Start it without --read-only to run or roll back.",
+            )
         self.store.load()  # refuse a corrupt history before touching the database
         rec = recording.recorder(
             self.store,

@@ -1,7 +1,8 @@
-"""Live sessions from pg_stat_activity and who blocks whom."""
+"""Live sessions from pg_stat_activity, who blocks whom, and acting on a session."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -13,8 +14,8 @@ from console.db.sql import load
 class Session:
     pid: int
     state: str | None
-    age_s: float | None
-    xact_age_s: float | None
+    age_s: float | None  # since the current or last query started
+    xact_age_s: float | None  # since the transaction started (None: no transaction)
     query: str
     application_name: str
     role: str
@@ -23,10 +24,33 @@ class Session:
     wait_event: str | None
     holds_snapshot: bool
     blocked_by: tuple[int, ...]
+    state_age_s: float | None = None  # how long in the current state
+    role_is_superuser: bool = False
+    same_role: bool = False  # the console's role is a member of this session's role
 
     @property
     def waiting(self) -> bool:
         return bool(self.blocked_by)
+
+    @property
+    def idle_in_transaction(self) -> bool:
+        return (self.state or "").startswith("idle in transaction")
+
+    @property
+    def is_console(self) -> bool:
+        return self.application_name.startswith("migration-console")
+
+
+@dataclass(frozen=True)
+class LockEdge:
+    """``waiter`` asks for ``wants`` on something ``holder`` has in mode ``holds``."""
+
+    waiter: int
+    holder: int
+    locktype: str
+    wants: str
+    holds: str
+    relation: str | None
 
 
 async def sessions(conn: asyncpg.Connection) -> list[Session]:
@@ -45,6 +69,29 @@ async def sessions(conn: asyncpg.Connection) -> list[Session]:
             wait_event=r["wait_event"],
             holds_snapshot=r["holds_snapshot"],
             blocked_by=tuple(r["blocked_by"] or ()),
+            state_age_s=r["state_age_s"],
+            role_is_superuser=r["role_is_superuser"],
+            same_role=r["same_role"],
         )
         for r in rows
     ]
+
+
+async def lock_edges(
+    conn: asyncpg.Connection, waiters: Sequence[int], holders: Sequence[int]
+) -> list[LockEdge]:
+    if not waiters or not holders:
+        return []
+    rows = await conn.fetch(load("lock_edges"), list(waiters), list(holders))
+    return [
+        LockEdge(r["waiter"], r["holder"], r["locktype"], r["wants"], r["holds"], r["relation"])
+        for r in rows
+    ]
+
+
+async def cancel(conn: asyncpg.Connection, pid: int) -> bool:
+    return bool(await conn.fetchval(load("cancel_backend"), pid))
+
+
+async def terminate(conn: asyncpg.Connection, pid: int) -> bool:
+    return bool(await conn.fetchval(load("terminate_backend"), pid))

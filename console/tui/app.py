@@ -14,7 +14,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from console.core import events as ev
 from console.core.errors import ConsoleError
 from console.core.run import MigrationRunner, RunOptions
-from console.core.service import ConsoleService
+from console.core.service import ConsoleService, Session
 from console.tui.dialogs.confirm import ConfirmModal
 from console.tui.dialogs.signoff import SignOffModal
 from console.tui.widgets.blockers import BlockersPanel
@@ -94,6 +94,12 @@ class MigrationConsoleApp(App[int]):
         if self.start_refresh:
             self._blockers_timer = self.set_interval(self.refresh_s, self.refresh_blockers)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """--read-only: monitoring only, every action that changes the database hidden."""
+        if self.service.read_only and action in ("run", "rollback", "cancel_run"):
+            return False
+        return True
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for i, tab in enumerate(TABS, 1):
@@ -102,6 +108,8 @@ class MigrationConsoleApp(App[int]):
                 f"Switch to the {tab} panel (key {i})",
                 lambda t=tab: self.action_show_tab(t),
             )
+        if self.service.read_only:
+            return
         yield SystemCommand("Run migration", "Run the selected migration (r)", self.action_run)
         yield SystemCommand("Roll back migration", "Run the down section (b)", self.action_rollback)
         yield SystemCommand("Verify migration", "Check indexes and queries (v)", self.action_verify)
@@ -213,8 +221,9 @@ class MigrationConsoleApp(App[int]):
         panel = self.query_one(BlockersPanel)
         if panel.paused:
             return
+        run_pid = self.runner.run_pid if self.runner and self.runner.server else None
         try:
-            sessions = await self.service.sessions()
+            report = await self.service.waits(run_pid)
         except ConsoleError as exc:
             panel.show_error(exc)
             self.show_banner(f"{exc.message} {exc.hint}".strip())
@@ -222,8 +231,45 @@ class MigrationConsoleApp(App[int]):
         if self.query_one("#banner", Static).has_class("-visible"):
             self.show_banner("")
             self.load_overview()
-        run_pid = self.runner.run_pid if self.runner and self.runner.server else None
-        panel.show(sessions, run_pid)
+        panel.may_signal = self.service.may_signal
+        panel.read_only = self.service.read_only
+        panel.show(report)
+
+    @on(BlockersPanel.Act)
+    def act_on_session(self, event: BlockersPanel.Act) -> None:
+        self.confirm_signal(event.session, event.kind)
+
+    @work(group="confirm", exit_on_error=False)
+    async def confirm_signal(self, session: Session, kind: str) -> None:
+        xact = f"{session.xact_age_s:.0f} s" if session.xact_age_s is not None else "none"
+        what = (
+            "Cancel asks the server to stop the session's running query; it does nothing to "
+            "a session that is idle in transaction (its locks and snapshot stay)."
+            if kind == "cancel"
+            else "Terminate closes the session: its open transaction is rolled back and the "
+            "client sees its connection drop."
+        )
+        body = (
+            f"pid {session.pid}\napplication {session.application_name or '-'}\n"
+            f"user {session.role} from {session.client}\nstate {session.state}\n"
+            f"transaction age {xact}\nlast query: {' '.join(session.query.split())[:300]}\n\n{what}"
+        )
+        verb = "Cancel query" if kind == "cancel" else "Terminate session"
+        if not await self.push_screen_wait(
+            ConfirmModal(f"{verb} of pid {session.pid}?", body, verb, "Leave it")
+        ):
+            return
+        try:
+            action = await self.service.signal(session, kind)
+        except ConsoleError as exc:
+            self.report(exc)
+            return
+        done = "signalled" if action["signalled"] else "was already gone"
+        self.notify(f"{kind}: pid {session.pid} {done}.")
+        self.query_one(RunPanel).write(
+            [f"      ⚡ {self.service.operator} {kind} pid {session.pid} ({done})"]
+        )
+        self.refresh_blockers()
 
     def action_pause(self) -> None:
         panel = self.query_one(BlockersPanel)
@@ -308,6 +354,7 @@ class MigrationConsoleApp(App[int]):
             self.report(exc)
             return None
         self.runner = runner
+        self.service.runner_active = runner
         panel.begin(self.service.log_path(name, action))
         try:
             result = await runner.execute(panel.handle)
@@ -316,6 +363,7 @@ class MigrationConsoleApp(App[int]):
             return None
         finally:
             self.runner = None
+            self.service.runner_active = None
             await runner.close()
         self.last_result = result
         if result.status == "succeeded":

@@ -1,10 +1,13 @@
--- The seed's troubleshooting query (non-idle sessions, oldest first) plus who
--- blocks whom. Idle-in-transaction sessions are kept: they hold locks and
--- snapshots that make migrations wait.
+-- Every non-idle client session in this database (the seed's troubleshooting
+-- query, oldest first) with what the console needs to explain a wait.
+-- pg_blocking_pids briefly takes the lock manager's locks, so it is called only
+-- for sessions that actually wait on a lock. Idle-in-transaction sessions are
+-- kept: they hold locks and snapshots that make migrations wait.
 SELECT a.pid,
        a.state,
        extract(epoch FROM now() - a.query_start)::float8 AS age_s,
        extract(epoch FROM now() - a.xact_start)::float8 AS xact_age_s,
+       extract(epoch FROM now() - a.state_change)::float8 AS state_age_s,
        a.query,
        a.application_name,
        a.usename::text AS role,
@@ -12,8 +15,12 @@ SELECT a.pid,
        a.wait_event_type,
        a.wait_event,
        a.backend_xmin IS NOT NULL AS holds_snapshot,
-       pg_blocking_pids(a.pid) AS blocked_by
+       CASE WHEN a.wait_event_type = 'Lock' THEN pg_blocking_pids(a.pid) ELSE '{}'::int[] END
+           AS blocked_by,
+       COALESCE(r.rolsuper, false) AS role_is_superuser,
+       COALESCE(pg_has_role(a.usesysid, 'MEMBER'), false) AS same_role
   FROM pg_stat_activity a
+  LEFT JOIN pg_roles r ON r.oid = a.usesysid
  WHERE a.backend_type = 'client backend'
    AND a.datname = current_database()
    AND a.pid <> pg_backend_pid()

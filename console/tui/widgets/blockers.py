@@ -1,22 +1,42 @@
-"""The Blockers panel: live pg_stat_activity, who blocks whom, the migration's blockers first.
+"""The Blockers panel: live pg_stat_activity as a lock tree around the migration.
 
-Rows are keyed by pid and updated in place, so the selection and scroll position
-survive every refresh.
+The migration's session is the root; what it waits for is above it (red), what
+queues behind it below (yellow); everything else follows. Rows are keyed by pid
+and updated in place; when the order must change, the table is rebuilt and the
+selection restored by pid. ``c`` cancels and ``t`` terminates the selected
+session after a confirmation; both are disabled, with the reason, when the
+role may not signal it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from console.core.errors import ConsoleError
-from console.core.service import Session
+from console.core.service import Session, WaitReport
 from console.tui.widgets.table_sync import sync_rows
 
-COLUMNS = ("pid", "state", "age", "wait", "blocked by", "application", "client", "query")
+COLUMNS = (
+    "tree",
+    "pid",
+    "state",
+    "age",
+    "xact",
+    "wait",
+    "blocked by",
+    "application",
+    "user",
+    "client",
+    "query",
+)
+MaySignal = Callable[[Session], tuple[bool, str]]
 
 
 def _age(seconds: float | None) -> str:
@@ -29,18 +49,33 @@ def _age(seconds: float | None) -> str:
     return f"{seconds // 3600:.0f}h{seconds % 3600 // 60:02.0f}m"
 
 
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 class BlockersPanel(Vertical):
     BINDINGS = [
+        Binding("c", "act('cancel')", "Cancel query"),
+        Binding("t", "act('terminate')", "Terminate"),
         Binding("p", "app.pause", "Pause"),
         Binding("plus,equals_sign", "app.refresh_rate(-0.5)", "Faster"),
         Binding("minus", "app.refresh_rate(0.5)", "Slower"),
     ]
+
+    class Act(Message):
+        def __init__(self, session: Session, kind: str) -> None:
+            super().__init__()
+            self.session = session
+            self.kind = kind
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.paused = False
         self.interval = 1.0
         self.sessions: list[Session] = []
+        self.report: WaitReport | None = None
+        self.may_signal: MaySignal = lambda _s: (False, "not connected yet")
+        self.read_only = False
 
     def compose(self) -> ComposeResult:
         yield Static("", id="blockers-status")
@@ -60,45 +95,77 @@ class BlockersPanel(Vertical):
         )
         self.query_one("#blockers-status", Static).update(f"{text} · refresh {state}")
 
-    def show(self, sessions: list[Session], run_pid: int | None) -> None:
-        self.sessions = sessions
-        by_pid = {s.pid: s for s in sessions}
-        run = by_pid.get(run_pid) if run_pid else None
-        blocking_run = set(run.blocked_by) if run else set()
-        rows: dict[str, tuple[str | Text, ...]] = {}
-        for s in sessions:
-            style = ""
-            if s.pid in blocking_run:
-                style = "bold red"
-            elif s.pid == run_pid:
-                style = "bold"
-            cells = (
-                str(s.pid),
-                s.state or "-",
-                _age(s.age_s),
-                f"{s.wait_event_type}:{s.wait_event}" if s.wait_event_type else "-",
-                ", ".join(map(str, s.blocked_by)) or "-",
-                _clip(s.application_name or "-", 32),
-                s.client,
-                " ".join(s.query.split())[:200],
-            )
-            rows[str(s.pid)] = tuple(Text(c, style=style) for c in cells)
-        sync_rows(self.query_one(DataTable), rows)
-        waiting = [s for s in sessions if s.blocked_by]
-        lines = []
-        if run is not None and blocking_run:
-            lines.append(
-                f"The migration (pid {run_pid}) waits for "
-                + ", ".join(f"pid {p} ({_who(by_pid.get(p))})" for p in sorted(blocking_run))
-            )
-        for s in waiting:
-            if s.pid != run_pid:
-                lines.append(f"pid {s.pid} waits for {', '.join(map(str, s.blocked_by))}")
-        self.query_one("#blockers-explain", Static).update("\n".join(lines[:4]))
-        self._status(f"{len(sessions)} non-idle session(s), {len(waiting)} waiting")
+    # -- drawing ---------------------------------------------------------------------------
+
+    def show(self, report: WaitReport) -> None:
+        self.report = report
+        self.sessions = report.sessions
+        depth = {n.session.pid: n.depth for n in report.tree}
+        ordered = [n.session for n in report.tree]
+        ordered += [s for s in report.sessions if s.pid not in depth]
+        rows = {str(s.pid): self._cells(s, depth.get(s.pid)) for s in ordered}
+        table = self.query_one(DataTable)
+        sync_rows(table, rows)
+        if [str(r.key.value) for r in table.ordered_rows] != list(rows):
+            # The tree's order changed: rebuild, keeping the selected pid selected.
+            selected = self.selected_pid
+            table.clear()
+            for key, cells in rows.items():
+                table.add_row(*cells, key=key)
+            if selected is not None and str(selected) in rows:
+                table.move_cursor(row=table.get_row_index(str(selected)))
+        waiting = sum(1 for s in report.sessions if s.waiting)
+        self.query_one("#blockers-explain", Static).update(self._explanation(report))
+        self._status(f"{len(report.sessions)} non-idle session(s), {waiting} waiting")
+        self.refresh_bindings()
+
+    def _cells(self, s: Session, depth: int | None) -> tuple[Text, ...]:
+        style = ""
+        tree = ""
+        if depth is not None:
+            if depth < 0:
+                style, tree = "bold red", f"▲{-depth} blocks"
+            elif depth == 0:
+                style, tree = "bold", "● migration"
+            else:
+                style, tree = "yellow", f"▼{depth} queued"
+        state = s.state or "-"
+        state_style = style
+        if s.idle_in_transaction:
+            state = f"{state} {_age(s.state_age_s)}"
+            state_style = style or "yellow"
+        cells = [
+            Text(tree, style),
+            Text(str(s.pid), style),
+            Text(state, state_style),
+            Text(_age(s.age_s), style),
+            Text(_age(s.xact_age_s), style),
+            Text(f"{s.wait_event_type}:{s.wait_event}" if s.wait_event_type else "-", style),
+            Text(", ".join(map(str, s.blocked_by)) or "-", style),
+            Text(_clip(s.application_name or "-", 32), style),
+            Text(s.role, style),
+            Text(s.client, style),
+            Text(" ".join(s.query.split())[:200], style),
+        ]
+        return tuple(cells)
+
+    def _explanation(self, report: WaitReport) -> str:
+        lines = [report.reason] if report.reason else []
+        if report.root_pid is None:
+            for s in report.sessions:
+                if s.waiting:
+                    lines.append(f"pid {s.pid} waits for {', '.join(map(str, s.blocked_by))}")
+        selected = self.selected_session
+        if selected is not None and not self.read_only:
+            allowed, why = self.may_signal(selected)
+            if not allowed:
+                lines.append(f"c/t disabled for pid {selected.pid}: {why}")
+        return "\n".join(lines[:5])
 
     def show_error(self, exc: ConsoleError) -> None:
         self._status(f"refresh failed: {exc.message}")
+
+    # -- selection and actions ---------------------------------------------------------------
 
     @property
     def selected_pid(self) -> int | None:
@@ -108,13 +175,33 @@ class BlockersPanel(Vertical):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
         return int(str(key.value))
 
+    @property
+    def selected_session(self) -> Session | None:
+        pid = self.selected_pid
+        return next((s for s in self.sessions if s.pid == pid), None)
 
-def _who(s: Session | None) -> str:
-    if s is None:
-        return "not visible"
-    q = " ".join(s.query.split())[:50]
-    return f"{s.state}, {s.application_name or 'no app'}: {q}"
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.report is not None:
+            self.query_one("#blockers-explain", Static).update(self._explanation(self.report))
+        self.refresh_bindings()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action != "act":
+            return True
+        if self.read_only:
+            return False  # hidden: monitoring only
+        session = self.selected_session
+        if session is None:
+            return None
+        allowed, _why = self.may_signal(session)
+        return True if allowed else None  # None: shown, but disabled
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    def action_act(self, kind: str) -> None:
+        session = self.selected_session
+        if session is None:
+            return
+        allowed, why = self.may_signal(session)
+        if not allowed:
+            self.notify(f"Cannot {kind} pid {session.pid}: {why}.", severity="warning")
+            return
+        self.post_message(self.Act(session, kind))

@@ -55,6 +55,8 @@ def format_event(e: ev.Event, total: int) -> list[str]:
         ]
     if isinstance(e, ev.InvalidIndex):
         return [f"      ! INVALID index {e.index}: {e.action}"]
+    if isinstance(e, ev.Waiting):
+        return [f"      ⏳ waiting: {e.reason}"]
     if isinstance(e, ev.TransactionRolledBack):
         return [f"      ↺ {e.reason}"]
     if isinstance(e, ev.CancelRequested):

@@ -1,0 +1,173 @@
+"""Why a migration waits: the lock tree around its session, and one sentence about it.
+
+The tree has the migration's session at its root (depth 0); what it waits for
+above it (depth -1, and their blockers at -2, ...), and the sessions queued
+behind it below (depth 1, 2, ...). Every blocker of a session appears.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from console.db import activity, catalog
+from console.db.activity import LockEdge, Session
+
+MAX_DEPTH = 8
+CIC_WAIT_PHASES = ("waiting for writers", "waiting for old snapshots", "waiting for readers")
+
+
+@dataclass(frozen=True)
+class TreeNode:
+    session: Session
+    depth: int  # < 0: the root waits on it; 0: the root; > 0: it waits on the root
+    edges: tuple[LockEdge, ...] = ()  # how this node waits on its parent / its parent on it
+
+
+@dataclass(frozen=True)
+class WaitReport:
+    root_pid: int | None
+    sessions: list[Session]
+    edges: list[LockEdge] = field(default_factory=list)
+    progress: catalog.IndexProgress | None = None
+    tree: list[TreeNode] = field(default_factory=list)
+    reason: str = ""
+
+    @property
+    def blocking_root(self) -> set[int]:
+        return {n.session.pid for n in self.tree if n.depth < 0}
+
+    @property
+    def queued_behind_root(self) -> set[int]:
+        return {n.session.pid for n in self.tree if n.depth > 0}
+
+
+def build_tree(
+    sessions: Sequence[Session], root_pid: int, extra_blockers: Sequence[int] = ()
+) -> list[TreeNode]:
+    """Ancestors (blockers, deepest first), the root, then everything queued behind it."""
+    by_pid = {s.pid: s for s in sessions}
+    root = by_pid.get(root_pid)
+    if root is None:
+        return []
+    above: list[TreeNode] = []
+    seen = {root_pid}
+
+    def climb(pid: int, depth: int) -> None:
+        s = by_pid.get(pid)
+        blockers = list(s.blocked_by) if s else []
+        if pid == root_pid:
+            blockers += [p for p in extra_blockers if p not in blockers]
+        for b in blockers:
+            if b in seen or b not in by_pid or depth > MAX_DEPTH:
+                continue
+            seen.add(b)
+            climb(b, depth + 1)
+            above.append(TreeNode(by_pid[b], -depth))
+
+    climb(root_pid, 1)
+    above.sort(key=lambda n: n.depth)
+    below: list[TreeNode] = []
+
+    def descend(pid: int, depth: int) -> None:
+        for s in sessions:
+            if pid in s.blocked_by and s.pid not in seen and depth <= MAX_DEPTH:
+                seen.add(s.pid)
+                below.append(TreeNode(s, depth))
+                descend(s.pid, depth + 1)
+
+    descend(root_pid, 1)
+    return [*above, TreeNode(root, 0), *below]
+
+
+def lock_mode(mode: str) -> str:
+    """pg_locks' "AccessExclusiveLock" as the documentation writes it: "ACCESS EXCLUSIVE"."""
+    words = re.findall(r"[A-Z][a-z]*", mode.removesuffix("Lock"))
+    return " ".join(words).upper() or mode
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def describe(s: Session) -> str:
+    """pid, application, user, client, state (and for how long), transaction age, last query."""
+    state = s.state or "?"
+    if s.idle_in_transaction:
+        state = f"{state} for {_age(s.state_age_s)}"
+    xact = f", transaction open {_age(s.xact_age_s)}" if s.xact_age_s is not None else ""
+    query = " ".join(s.query.split())[:80]
+    return (
+        f"pid {s.pid} ({s.application_name or 'no application'}, user {s.role}, from {s.client}, "
+        f"{state}{xact}; last query: {query or '-'})"
+    )
+
+
+def explain(report: WaitReport) -> str:
+    """One sentence: what the root waits for and who holds it."""
+    root = next((n.session for n in report.tree if n.depth == 0), None)
+    if root is None:
+        return ""
+    direct = [n.session for n in report.tree if n.depth == -1]
+    p = report.progress
+    if p is not None and p.phase.startswith(CIC_WAIT_PHASES):
+        holder = next(
+            (n.session for n in report.tree if n.session.pid == p.current_locker_pid), None
+        )
+        who = describe(holder) if holder else f"pid {p.current_locker_pid or '?'}"
+        why = (
+            "every transaction that wrote to the table must finish first"
+            if "writers" in p.phase
+            else "every transaction older than the build must finish first, even one that "
+            "never touched the table"
+        )
+        return (
+            f"CREATE INDEX CONCURRENTLY (pid {root.pid}) is {p.phase} "
+            f"({p.lockers_done} of {p.lockers_total} done): {why}; now waiting for {who}."
+        )
+    if not direct:
+        if root.wait_event_type:
+            event = f"{root.wait_event_type}:{root.wait_event}"
+            return f"pid {root.pid} waits on {event} (no lock holder)."
+        return f"pid {root.pid} is not waiting for a lock."
+    parts = []
+    for holder in direct:
+        edges = [e for e in report.edges if e.waiter == root.pid and e.holder == holder.pid]
+        what = ""
+        if edges:
+            e = edges[0]
+            target = f" on {e.relation}" if e.relation else f" ({e.locktype})"
+            what = f" holds {e.holds}{target} while pid {root.pid} wants {e.wants};"
+        parts.append(f"{describe(holder)}{what}")
+    queued = len(report.queued_behind_root)
+    tail = f" {queued} session(s) are queued behind it." if queued else ""
+    return f"pid {root.pid} waits for " + " and ".join(parts).rstrip(";") + "." + tail
+
+
+async def analyse(conn: asyncpg.Connection, root_pid: int | None) -> WaitReport:
+    """The sessions, and, when a root is given, its lock tree, progress and explanation."""
+    sessions = await activity.sessions(conn)
+    if root_pid is None:
+        return WaitReport(None, sessions)
+    progress = await catalog.progress(conn, root_pid)
+    extra = [progress.current_locker_pid] if progress and progress.current_locker_pid else []
+    tree = build_tree(sessions, root_pid, extra)
+    waiters = [n.session.pid for n in tree if n.session.waiting]
+    holders = [n.session.pid for n in tree]
+    blocked_by = {s.pid: set(s.blocked_by) for s in sessions}
+    edges = [
+        LockEdge(e.waiter, e.holder, e.locktype, lock_mode(e.wants), lock_mode(e.holds), e.relation)
+        for e in await activity.lock_edges(conn, waiters, holders)
+        if e.holder in blocked_by.get(e.waiter, set()) and e.holder != e.waiter
+    ]
+    report = WaitReport(root_pid, sessions, edges, progress, tree)
+    return WaitReport(root_pid, sessions, edges, progress, tree, explain(report))
