@@ -243,6 +243,7 @@ class MigrationRunner:
             self.settings.redact(error) if error else None,
             sqlstate,
             invalid,
+            list(self._actions),
         )
         self._finish(result)
         return result
@@ -273,6 +274,7 @@ class MigrationRunner:
                 "cancelled: the console was stopped during the run",
                 QUERY_CANCELED,
                 invalid,
+                list(self._actions),
             )
         )
 

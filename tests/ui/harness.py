@@ -36,6 +36,7 @@ def make_app(
     start_refresh: bool = True,
     display: str | None = None,
     history: Path | None = None,
+    read_only: bool = False,
 ) -> MigrationConsoleApp:
     settings = resolve_connection(db_url, env={})
     if display is not None:
@@ -47,6 +48,7 @@ def make_app(
         "tester@ci",
         environment={},
         log_dir=tmp_path / "logs",
+        read_only=read_only,
     )
     app = MigrationConsoleApp(
         service, options=options, refresh_s=refresh_s, start_refresh=start_refresh

@@ -2,7 +2,8 @@
 -- query, oldest first) with what the console needs to explain a wait.
 -- pg_blocking_pids briefly takes the lock manager's locks, so it is called only
 -- for sessions that actually wait on a lock. Idle-in-transaction sessions are
--- kept: they hold locks and snapshots that make migrations wait.
+-- kept: they hold locks and snapshots that make migrations wait. Without
+-- pg_read_all_stats, other roles' sessions show with their details hidden.
 SELECT a.pid,
        a.state,
        extract(epoch FROM now() - a.query_start)::float8 AS age_s,
@@ -21,8 +22,8 @@ SELECT a.pid,
        COALESCE(pg_has_role(a.usesysid, 'MEMBER'), false) AS same_role
   FROM pg_stat_activity a
   LEFT JOIN pg_roles r ON r.oid = a.usesysid
- WHERE a.backend_type = 'client backend'
-   AND a.datname = current_database()
+ WHERE (a.backend_type = 'client backend' OR a.backend_type IS NULL)  -- NULL: another role's
+   AND a.datname = current_database()                                  -- session, details hidden
    AND a.pid <> pg_backend_pid()
    AND a.state IS DISTINCT FROM 'idle'
  ORDER BY a.query_start NULLS LAST

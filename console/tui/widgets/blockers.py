@@ -129,7 +129,7 @@ class BlockersPanel(Vertical):
                 style, tree = "bold", "● migration"
             else:
                 style, tree = "yellow", f"▼{depth} queued"
-        state = s.state or "-"
+        state = s.state or "hidden"  # another role's session, without pg_read_all_stats
         state_style = style
         if s.idle_in_transaction:
             state = f"{state} {_age(s.state_age_s)}"
