@@ -39,7 +39,7 @@ class MigrationConsoleApp(App[int]):
         Binding("r", "run", "Run"),
         Binding("b", "rollback", "Rollback"),
         Binding("v", "verify", "Verify"),
-        Binding("x", "cancel_run", "Cancel"),
+        Binding("x", "cancel_run", "Stop run"),
         Binding("p", "pause", "Pause", show=False),
         Binding("plus,equals_sign", "refresh_rate(-0.5)", "Faster", show=False),
         Binding("minus", "refresh_rate(0.5)", "Slower", show=False),

@@ -55,11 +55,11 @@ def _clip(text: str, width: int) -> str:
 
 class BlockersPanel(Vertical):
     BINDINGS = [
-        Binding("c", "act('cancel')", "Cancel query"),
-        Binding("t", "act('terminate')", "Terminate"),
-        Binding("p", "app.pause", "Pause"),
-        Binding("plus,equals_sign", "app.refresh_rate(-0.5)", "Faster"),
-        Binding("minus", "app.refresh_rate(0.5)", "Slower"),
+        Binding("c", "act('cancel')", "Cancel pid"),
+        Binding("t", "act('terminate')", "Kill pid"),
+        Binding("p", "app.pause", "Pause", show=False),
+        Binding("plus,equals_sign", "app.refresh_rate(-0.5)", "Faster", show=False),
+        Binding("minus", "app.refresh_rate(0.5)", "Slower", show=False),
     ]
 
     class Act(Message):

@@ -80,6 +80,9 @@ class ChecklistItem(Vertical, can_focus=True):
         for name in ICON:
             self.set_class(state.state == name, f"-{name}")
 
+    def on_click(self) -> None:
+        self.focus()
+
     def action_do(self) -> None:
         if self.item.kind == "auto" and self.item.action:
             self.post_message(self.Do(self.item))
