@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,8 @@ def history_path(ns: argparse.Namespace) -> Path:
 
 
 def settings(ns: argparse.Namespace) -> ConnectionSettings:
-    return resolve_connection(_get(ns, "database_url"))
+    s = resolve_connection(_get(ns, "database_url"))
+    return replace(s, read_only=True) if _get(ns, "read_only") else s
 
 
 def redact_any(ns: argparse.Namespace, text: str) -> str:
@@ -176,6 +178,11 @@ def _confirm(question: str) -> bool:
 
 async def cmd_run(ns: argparse.Namespace) -> int:
     action = ns.command
+    if _get(ns, "read_only"):
+        raise BadInput(
+            f"--read-only monitors only: it does not {action} migrations.",
+            "Run the command again without --read-only.",
+        )
     migration = load_migration(ns)
     s = settings(ns)
     store = HistoryStore(history_path(ns), redact=s.redact)
@@ -310,42 +317,69 @@ async def cmd_verify(ns: argparse.Namespace) -> int:
 
 
 async def cmd_blockers(ns: argparse.Namespace) -> int:
+    from console.core.waits import analyse
+
     s = settings(ns)
     conn = await connect(s, MONITOR)
     try:
-        rows = await activity.sessions(conn)
+        root = _get(ns, "pid") or _run_session(await activity.sessions(conn), _get(ns, "migration"))
+        report = await analyse(conn, root)
     finally:
         await close_quietly(conn)
+    rows = report.sessions
     if _get(ns, "json"):
-        print_json({"database": s.display, "sessions": rows})
+        print_json(
+            {
+                "database": s.display,
+                "root_pid": report.root_pid,
+                "reason": report.reason,
+                "tree": [{"depth": n.depth, "pid": n.session.pid} for n in report.tree],
+                "edges": report.edges,
+                "sessions": rows,
+            }
+        )
         return ExitCode.OK
+    if _get(ns, "migration") and root is None:
+        out.print(f"No running session of {escape(ns.migration)} (it is not running now).")
     if not rows:
         out.print("No other non-idle sessions.")
         return ExitCode.OK
-    t = table("pid", "state", "age", "wait", "application", "client", "blocked by", "query")
-    for r in rows:
+    depth = {n.session.pid: n.depth for n in report.tree}
+    ordered = [n.session for n in report.tree] + [r for r in rows if r.pid not in depth]
+    t = table("tree", "pid", "state", "age", "xact", "wait", "blocked by", "application", "query")
+    for r in ordered:
         wait = f"{r.wait_event_type}:{r.wait_event}" if r.wait_event_type else "-"
-        query = " ".join(r.query.split())
+        d = depth.get(r.pid)
+        tree = "" if d is None else ("● root" if d == 0 else (f"▲{-d}" if d < 0 else f"▼{d}"))
         t.add_row(
+            tree,
             str(r.pid),
-            r.state or "-",
+            r.state or "hidden",
             render.duration(r.age_s or 0.0),
+            render.duration(r.xact_age_s) if r.xact_age_s is not None else "-",
             escape(wait),
-            escape(r.application_name or "-"),
-            escape(r.client),
             ", ".join(map(str, r.blocked_by)) or "-",
-            escape(query[:80]),
+            escape(r.application_name or "-"),
+            escape(" ".join(r.query.split())[:80]),
         )
     out.print(t)
+    if report.reason:
+        out.print(f"[bold]{escape(report.reason)}[/]")
     by_pid = {r.pid: r for r in rows}
     for r in rows:
-        if not r.blocked_by:
-            continue
-        out.print(
-            f"[bold]pid {r.pid}[/] waits for "
-            + ", ".join(f"pid {b} ({_who(by_pid.get(b))})" for b in r.blocked_by)
-        )
+        if r.blocked_by and r.pid != report.root_pid:
+            out.print(
+                f"[bold]pid {r.pid}[/] waits for "
+                + ", ".join(f"pid {b} ({escape(_who(by_pid.get(b)))})" for b in r.blocked_by)
+            )
     return ExitCode.OK
+
+
+def _run_session(sessions: list[activity.Session], migration: str | None) -> int | None:
+    """The migration's own session, found by the application name every run sets."""
+    prefix = "migration-console run" + (f" {migration}" if migration else "")
+    found = [x.pid for x in sessions if x.application_name.startswith(prefix)]
+    return found[0] if found else None
 
 
 def _who(s: activity.Session | None) -> str:
@@ -389,6 +423,15 @@ async def cmd_history(ns: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+# -- doctor ---------------------------------------------------------------------------------
+
+
+async def cmd_doctor(ns: argparse.Namespace) -> int:
+    from console.cli.doctor import run_doctor
+
+    return await run_doctor(ns)
+
+
 # -- demo -----------------------------------------------------------------------------------
 
 
@@ -406,7 +449,11 @@ def build_service(ns: argparse.Namespace, s: ConnectionSettings | None = None) -
 
     s = s or settings(ns)
     service = ConsoleService(
-        s, migrations_dir(ns), history_path(ns), _get(ns, "operator") or default_operator()
+        s,
+        migrations_dir(ns),
+        history_path(ns),
+        _get(ns, "operator") or default_operator(),
+        read_only=s.read_only,
     )
     service.history()  # a corrupt history is refused before the screen opens
     return service
@@ -432,6 +479,7 @@ COMMANDS = {
     "verify": cmd_verify,
     "blockers": cmd_blockers,
     "history": cmd_history,
+    "doctor": cmd_doctor,
     "demo": cmd_demo,
     "console": cmd_console,
 }

@@ -50,6 +50,12 @@ def _common() -> argparse.ArgumentParser:
         help="who is running this, for history.toml (default: user@host)",
     )
     p.add_argument("--debug", action="store_true", default=s, help="show tracebacks")
+    p.add_argument(
+        "--read-only",
+        action="store_true",
+        default=s,
+        help="monitor only: read-only connections, no run, rollback or signals",
+    )
     return p
 
 
@@ -112,9 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("verify", "check the migration's indexes and verification queries")
     p.add_argument("migration")
     p.add_argument("--json", action="store_true")
-    p = add("blockers", "non-idle sessions and, for each waiting one, who blocks it")
+    p = add("blockers", "what a migration waits for: its lock tree, or every waiting session")
+    p.add_argument(
+        "migration", nargs="?", help="show the lock tree around this migration's running session"
+    )
+    p.add_argument("--pid", type=int, help="show the lock tree around this session instead")
     p.add_argument("--json", action="store_true")
     p = add("history", "show history.toml")
+    p.add_argument("--json", action="store_true")
+    p = add("doctor", "check the connection, the role and the database before running anything")
+    p.add_argument("migration", nargs="?", help="check privileges for this one (default: all)")
     p.add_argument("--json", action="store_true")
     p = add("demo", "start the embedded demo database (PostgreSQL 18) and open the console on it")
     p.add_argument(

@@ -16,25 +16,52 @@ _ROW_KINDS = {"SELECT", "INSERT", "UPDATE", "DELETE", "ANALYZE", "VACUUM", "SET"
 async def preflight(conn: asyncpg.Connection, plan: SectionPlan) -> catalog.ServerInfo:
     """Raise PreflightFailed with one sentence and the fix; return the server's facts."""
     info = await catalog.server_info(conn)
-    if info.major < MIN_SERVER_MAJOR:
-        raise PreflightFailed(
-            f"The server runs PostgreSQL {info.version}; "
-            f"the console needs {MIN_SERVER_MAJOR} or newer.",
-            "Upgrade the database or run the migration by hand.",
-        )
+    problem = version_problem(info)
+    if problem is not None:
+        raise problem
+    problems = await table_problems(conn, plan, info)
+    if problems:
+        raise problems[0]
+    return info
+
+
+def version_problem(info: catalog.ServerInfo) -> PreflightFailed | None:
+    """Why the server is too old for the console, or None."""
+    if info.major >= MIN_SERVER_MAJOR:
+        return None
+    return PreflightFailed(
+        f"The server runs PostgreSQL {info.version}; "
+        f"the console needs {MIN_SERVER_MAJOR} or newer.",
+        "Upgrade the database or run the migration by hand.",
+    )
+
+
+async def table_problems(
+    conn: asyncpg.Connection,
+    plan: SectionPlan,
+    info: catalog.ServerInfo,
+    *,
+    grouped: bool = False,
+) -> list[PreflightFailed]:
+    """Every reason the role cannot run the section on its tables, most basic first
+    (missing tables, then per table: not the owner, no CREATE on the schema); empty when
+    none. ``grouped`` merges the tables of one owner (or one schema) into one problem.
+    Never raises for these: the connection doctor lists them all."""
     names = plan.tables
     if not names:
-        return info
+        return []
     found = await catalog.tables(conn, names)
     missing = [t.name for t in found if not t.exists]
     if missing:
         listed = ", ".join(missing)
-        raise PreflightFailed(
-            f"Table{'s' if len(missing) > 1 else ''} {listed} "
-            f"do{'' if len(missing) > 1 else 'es'} not exist in database {info.database}.",
-            "Deploy the database schema first (run database-schema.sql), "
-            "then run the migration again.",
-        )
+        return [
+            PreflightFailed(
+                f"Table{'s' if len(missing) > 1 else ''} {listed} "
+                f"do{'' if len(missing) > 1 else 'es'} not exist in database {info.database}.",
+                "Deploy the database schema first (run database-schema.sql), "
+                "then run the migration again.",
+            )
+        ]
     needs_owner = {
         t
         for p in plan.statements
@@ -42,18 +69,28 @@ async def preflight(conn: asyncpg.Connection, plan: SectionPlan) -> catalog.Serv
         for t in p.targets
     }
     creates_index = {p.index.table for p in plan.statements if p.index is not None}
-    for table in found:
+    # (kind, owner or schema) -> qualified table names, in the order found
+    lacking: dict[tuple[str, str, int], list[str]] = {}
+    for n, table in enumerate(found):
+        key = -1 if grouped else n
         if table.name in needs_owner and not table.may_alter:
-            raise PreflightFailed(
-                f"Role {info.role} may not create or drop indexes on {table.qualified}: "
-                f"the table belongs to {table.owner}.",
-                f"Connect as {table.owner} (or a member of that role) and run again.",
-            )
+            lacking.setdefault(("owner", str(table.owner), key), []).append(str(table.qualified))
         if table.name in creates_index and not table.may_create:
-            raise PreflightFailed(
-                f"Role {info.role} may not create indexes in schema {table.schema} "
-                f"(for {table.qualified}): it lacks the CREATE privilege there.",
-                f"Run `GRANT CREATE ON SCHEMA {table.schema} TO {info.role};` as the schema's "
-                "owner, or connect as the table's owner.",
-            )
-    return info
+            lacking.setdefault(("schema", str(table.schema), key), []).append(str(table.qualified))
+    return [_lacking(info.role, kind, who, tables) for (kind, who, _), tables in lacking.items()]
+
+
+def _lacking(role: str, kind: str, who: str, tables: list[str]) -> PreflightFailed:
+    listed = ", ".join(tables)
+    if kind == "owner":
+        return PreflightFailed(
+            f"Role {role} may not create or drop indexes on {listed}: "
+            f"the table{'s belong' if len(tables) > 1 else ' belongs'} to {who}.",
+            f"Connect as {who} (or a member of that role) and run again.",
+        )
+    return PreflightFailed(
+        f"Role {role} may not create indexes in schema {who} "
+        f"(for {listed}): it lacks the CREATE privilege there.",
+        f"Run `GRANT CREATE ON SCHEMA {who} TO {role};` as the "
+        "schema's owner, or connect as the table's owner.",
+    )

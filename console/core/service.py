@@ -8,6 +8,7 @@ Nothing here imports Textual.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,10 +19,11 @@ import asyncpg
 import platformdirs
 
 from console.core import checklist, measure, recording, usage, waits
+from console.core.doctor import DoctorReport, diagnose
 from console.core.errors import ConnectError, ConsoleError, ExitCode
 from console.core.events import RunResult
 from console.core.history import HistoryData, HistoryStore
-from console.core.migration_file import parse_migration, resolve_migration
+from console.core.migration_file import list_migrations, parse_migration, resolve_migration
 from console.core.model import DOWN, UP, Migration, MigrationPlan
 from console.core.plan import plan_migration
 from console.core.run import MigrationRunner, RunOptions
@@ -219,6 +221,16 @@ class ConsoleService:
 
         result: VerifyReport = await self.with_monitor(go)
         return result
+
+    async def doctor(self) -> DoctorReport:
+        """The connection doctor's checks for every readable migration file."""
+        migrations = []
+        for path in list_migrations(self.migrations_dir):
+            try:
+                migrations.append(parse_migration(path))
+            except ConsoleError:
+                continue
+        return await diagnose(self.settings, migrations, os.environ)
 
     def migration(self, name: str) -> Migration:
         return parse_migration(resolve_migration(name, self.migrations_dir))

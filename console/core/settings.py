@@ -74,6 +74,7 @@ class ConnectionSettings:
     source: str  # "--database-url", "DATABASE_URL" or "PG* variables"
     display: str  # masked, safe to show and store
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    read_only: bool = False  # --read-only: every connection is opened read-only
 
     @property
     def redact(self) -> Redactor:

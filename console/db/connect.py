@@ -51,7 +51,7 @@ async def connect(
     server_settings = {"application_name": application_name(role, migration)}
     if role in (MONITOR, LOCK):
         server_settings.update(_monitor_settings())
-    if read_only:
+    if read_only or settings.read_only:
         server_settings["default_transaction_read_only"] = "on"
     kwargs: dict[str, Any] = {"timeout": connect_timeout, "server_settings": server_settings}
     try:
@@ -59,12 +59,16 @@ async def connect(
     except BaseException as exc:  # noqa: BLE001 - translated below, re-raised if unknown
         if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
             raise
-        raise translate_connect_error(exc, settings) from None
+        raise translate_connect_error(exc, settings, timeout_s=connect_timeout) from None
     return conn
 
 
-def translate_connect_error(exc: BaseException, settings: ConnectionSettings) -> Exception:
-    """One clear sentence for a failed connection, with the password redacted."""
+def translate_connect_error(
+    exc: BaseException, settings: ConnectionSettings, *, timeout_s: float = CONNECT_TIMEOUT_S
+) -> Exception:
+    """One clear sentence for a failed connection, with the password redacted.
+
+    ``connect`` raises it ``from None``: the original stays in ``__context__``."""
     redact = settings.redact
     host = settings.host or "the server"
     where = settings.display
@@ -110,7 +114,7 @@ def translate_connect_error(exc: BaseException, settings: ConnectionSettings) ->
         )
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return ConnectError(
-            f"Connecting to {where} timed out after {CONNECT_TIMEOUT_S:.0f} s.",
+            f"Connecting to {where} timed out after {timeout_s:g} s.",
             ("Check that the host and port are right and reachable from here." + railway_hint),
         )
     if isinstance(exc, ConnectionRefusedError | OSError):

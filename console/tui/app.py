@@ -53,16 +53,20 @@ class MigrationConsoleApp(App[int]):
         options: RunOptions | None = None,
         refresh_s: float = 1.0,
         start_refresh: bool = True,
+        doctor: bool = True,
     ) -> None:
         super().__init__()
         self.service = service
         self.options = options or RunOptions()
         self.refresh_s = refresh_s
         self.start_refresh = start_refresh
+        self.doctor_at_start = doctor
+        self._banner_kind = ""
         self.selected: str | None = None
         self.runner: MigrationRunner | None = None
         self.last_result: ev.RunResult | None = None
         self._quitting = False
+        self.doctor_report: Any = None
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -90,6 +94,8 @@ class MigrationConsoleApp(App[int]):
         self.query_one("#migrations-table").focus()
         self.sub_title = self.service.settings.display
         self.load_overview()
+        if self.doctor_at_start:
+            self.run_doctor()
         self.show_history()
         if self.start_refresh:
             self._blockers_timer = self.set_interval(self.refresh_s, self.refresh_blockers)
@@ -122,7 +128,9 @@ class MigrationConsoleApp(App[int]):
 
     # -- banner and errors ------------------------------------------------------------------
 
-    def show_banner(self, text: str) -> None:
+    def show_banner(self, text: str, kind: str = "connection") -> None:
+        """kind "connection" clears itself once the monitor reconnects; "doctor" stays."""
+        self._banner_kind = kind if text else ""
         banner = self.query_one("#banner", Static)
         banner.update(text)
         banner.set_class(bool(text), "-visible")
@@ -177,7 +185,8 @@ class MigrationConsoleApp(App[int]):
         except ConsoleError as exc:
             self.report(exc, banner=True)
             return
-        self.show_banner("")
+        if self._banner_kind == "connection":
+            self.show_banner("")
         railway = f" · railway {overview.railway_text}" if overview.railway_text else ""
         self.query_one("#topbar", Static).update(
             f"{overview.database} · PostgreSQL {overview.version}{railway}"
@@ -186,6 +195,25 @@ class MigrationConsoleApp(App[int]):
         panel.show(rows)
         if self.selected is None and rows:
             self.select(rows[0].name)
+
+    @work(group="doctor", exclusive=True, exit_on_error=False)
+    async def run_doctor(self) -> None:
+        """The connection doctor at start: failures in the banner, warnings as notes."""
+        try:
+            report = await self.service.doctor()
+        except ConsoleError as exc:
+            self.report(exc)
+            return
+        self.doctor_report = report
+        if report.failures:
+            first = report.failures[0]
+            more = f" (+{len(report.failures) - 1} more: run `migration-console doctor`)"
+            self.show_banner(
+                f"{first.summary} {first.fix}" + (more if len(report.failures) > 1 else ""),
+                kind="doctor",
+            )
+        for check in report.warnings[:3]:
+            self.notify(f"{check.summary} {check.fix}", severity="warning", timeout=10)
 
     def show_plan(self, name: str) -> None:
         try:
@@ -228,7 +256,7 @@ class MigrationConsoleApp(App[int]):
             panel.show_error(exc)
             self.show_banner(f"{exc.message} {exc.hint}".strip())
             return
-        if self.query_one("#banner", Static).has_class("-visible"):
+        if self._banner_kind == "connection":
             self.show_banner("")
             self.load_overview()
         panel.may_signal = self.service.may_signal

@@ -416,3 +416,51 @@ async def test_failed_run_shows_failed_state(
     assert row["state"] == "failed"
     assert row["detail"].startswith("1 of 4 indexes present")  # built before the failure
     assert row["last_run"].startswith("run failed")
+
+
+async def test_blockers_tree_for_a_running_migration(
+    db_url: str, helper: asyncpg.Connection, observer: asyncpg.Connection, workdir: Path
+) -> None:
+    await helper.execute(
+        "BEGIN; INSERT INTO conversation_messages (user_id, contact_id, message_type, body, "
+        "created_at) VALUES (1, 1, 'sms', 'left open', now())"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": db_url, "NO_COLOR": "1"}
+    proc = subprocess.Popen(  # noqa: ASYNC220 - it runs beside the test on purpose
+        [sys.executable, "-m", "console", "run", NAME, "--yes", "--lock-timeout", "120"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(300):
+            if await observer.fetchval(
+                "SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_stat_activity a "
+                "USING (pid) WHERE a.application_name = $1 AND p.phase LIKE 'waiting%'",
+                f"migration-console run {NAME}",
+            ):
+                break
+            await asyncio.sleep(0.1)
+        r = await asyncio.to_thread(run_cli, "blockers", NAME, "--json", url=db_url, cwd=workdir)
+        assert r.code == 0, r.output
+        data = json.loads(r.stdout)
+        assert {"depth": -1, "pid": helper.get_server_pid()} in data["tree"]
+        assert "waiting for writers before build" in data["reason"]
+        r = await asyncio.to_thread(run_cli, "blockers", NAME, url=db_url, cwd=workdir)
+        assert "▲1" in r.stdout and "test-helper" in r.stdout
+    finally:
+        await helper.execute("ROLLBACK")
+        stdout, stderr = await asyncio.to_thread(proc.communicate, timeout=120)
+    assert proc.returncode == 0, stdout + stderr
+    assert "⏳ waiting:" in stdout and "test-helper" in stdout
+
+
+async def test_read_only_refuses_run_and_monitors(db_url: str, workdir: Path) -> None:
+    r = await asyncio.to_thread(
+        run_cli, "--read-only", "run", NAME, "--yes", url=db_url, cwd=workdir
+    )
+    assert r.code == 2 and "--read-only" in r.stderr
+    r = await asyncio.to_thread(run_cli, "blockers", "--read-only", url=db_url, cwd=workdir)
+    assert r.code == 0, r.output

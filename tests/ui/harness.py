@@ -37,6 +37,7 @@ def make_app(
     display: str | None = None,
     history: Path | None = None,
     read_only: bool = False,
+    doctor: bool | None = None,
 ) -> MigrationConsoleApp:
     settings = resolve_connection(db_url, env={})
     if display is not None:
@@ -51,7 +52,11 @@ def make_app(
         read_only=read_only,
     )
     app = MigrationConsoleApp(
-        service, options=options, refresh_s=refresh_s, start_refresh=start_refresh
+        service,
+        options=options,
+        refresh_s=refresh_s,
+        start_refresh=start_refresh,
+        doctor=display is None if doctor is None else doctor,  # snapshots: no toasts
     )
     app.animation_level = "none"  # screenshots never catch a colour mid-fade
     return app

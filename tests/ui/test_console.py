@@ -292,3 +292,16 @@ async def test_baseline_run_monitor_shows_before_and_after(db_url: str, tmp_path
         assert "idx_conversation_messages_user_contact_date" in first[4].split("→")[1]
     data = tomllib.loads((tmp_path / "history.toml").read_text())
     assert [m["phase"] for m in data["measurements"]] == ["baseline", "after"]
+
+
+async def test_doctor_at_start_warns_about_idle_transaction(
+    db_url: str, helper: asyncpg.Connection, tmp_path: Path
+) -> None:
+    await helper.execute("BEGIN; SELECT 1")
+    app = make_app(db_url, tmp_path, doctor=True)
+    async with app.run_test(size=(80, 24)):
+        await until(lambda: app.doctor_report is not None)
+        names = {c.name: c.verdict for c in app.doctor_report.checks}
+        assert names["idle-transactions"] == "warn"
+        messages = [n.message for n in app._notifications]
+        assert any(str(helper.get_server_pid()) in m for m in messages)

@@ -18,12 +18,15 @@ CORE_MODULES = [
     "console.core.settings",
     "console.core.recording",
     "console.core.preflight",
+    "console.core.doctor",
+    "console.db.diagnostics",
     "console.db.catalog",
     "console.db.activity",
     "console.db.runlock",
     "console.db.connect",
     "console.cli.main",
     "console.cli.commands",
+    "console.cli.doctor",
 ]
 
 
