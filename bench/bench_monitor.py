@@ -726,7 +726,7 @@ async def bench_delay(url: str, work: Path, repeat: int) -> dict[str, list[float
     print(
         "\n  where the Waiting event's delay goes, ms after MigrationRunner._exec started "
         "statement 1\n  (its progress poll every "
-        f"{RunOptions().progress_interval_s:g} s; _poll_waits runs on every second poll):"
+        f"{RunOptions().progress_interval_s:g} s; _poll_waits runs on every poll):"
     )
     brows = []
     for i, r in enumerate(reps, 1):
