@@ -163,6 +163,19 @@ class ConsoleService:
 
     # -- acting on other sessions -------------------------------------------------------------
 
+    def signal_rights(self) -> str:
+        """Which sessions this role may cancel or terminate, for people."""
+        me = self.server
+        if self.read_only:
+            return "read-only: no actions"
+        if me is None:
+            return ""
+        if me.superuser:
+            return f"role {me.role} is superuser: may signal any session"
+        if me.signal_backend:
+            return f"role {me.role} has pg_signal_backend: may signal any non-superuser session"
+        return f"role {me.role} may signal only sessions of its own role(s)"
+
     def may_signal(self, session: activity.Session) -> tuple[bool, str]:
         """Whether the console may cancel/terminate this session, and if not, why."""
         if self.read_only:

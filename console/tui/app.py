@@ -261,6 +261,7 @@ class MigrationConsoleApp(App[int]):
             self.load_overview()
         panel.may_signal = self.service.may_signal
         panel.read_only = self.service.read_only
+        panel.rights = self.service.signal_rights()
         panel.show(report)
 
     @on(BlockersPanel.Act)

@@ -76,6 +76,7 @@ class BlockersPanel(Vertical):
         self.report: WaitReport | None = None
         self.may_signal: MaySignal = lambda _s: (False, "not connected yet")
         self.read_only = False
+        self.rights = ""
 
     def compose(self) -> ComposeResult:
         yield Static("", id="blockers-status")
@@ -116,7 +117,8 @@ class BlockersPanel(Vertical):
                 table.move_cursor(row=table.get_row_index(str(selected)))
         waiting = sum(1 for s in report.sessions if s.waiting)
         self.query_one("#blockers-explain", Static).update(self._explanation(report))
-        self._status(f"{len(report.sessions)} non-idle session(s), {waiting} waiting")
+        rights = f" · {self.rights}" if self.rights else ""
+        self._status(f"{len(report.sessions)} non-idle session(s), {waiting} waiting{rights}")
         self.refresh_bindings()
 
     def _cells(self, s: Session, depth: int | None) -> tuple[Text, ...]:
