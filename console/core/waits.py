@@ -83,6 +83,36 @@ def build_tree(
     return [*above, TreeNode(root, 0), *below]
 
 
+_AS, _RS, _RE, _SUE, _S, _SRE, _E, _AE = (
+    "ACCESS SHARE",
+    "ROW SHARE",
+    "ROW EXCLUSIVE",
+    "SHARE UPDATE EXCLUSIVE",
+    "SHARE",
+    "SHARE ROW EXCLUSIVE",
+    "EXCLUSIVE",
+    "ACCESS EXCLUSIVE",
+)
+# PostgreSQL's table-level lock conflict matrix (the documentation's Table 13.2).
+CONFLICTS: dict[str, set[str]] = {
+    _AS: {_AE},
+    _RS: {_E, _AE},
+    _RE: {_S, _SRE, _E, _AE},
+    _SUE: {_SUE, _S, _SRE, _E, _AE},
+    _S: {_RE, _SUE, _SRE, _E, _AE},
+    _SRE: {_RE, _SUE, _S, _SRE, _E, _AE},
+    _E: {_RS, _RE, _SUE, _S, _SRE, _E, _AE},
+    _AE: {_AS, _RS, _RE, _SUE, _S, _SRE, _E, _AE},
+}
+
+
+def conflicts(wants: str, holds: str) -> bool:
+    """Whether a held mode blocks a wanted one; modes outside the table always count."""
+    if wants not in CONFLICTS or holds not in CONFLICTS:
+        return True
+    return holds in CONFLICTS[wants]
+
+
 def lock_mode(mode: str) -> str:
     """pg_locks' "AccessExclusiveLock" as the documentation writes it: "ACCESS EXCLUSIVE"."""
     words = re.findall(r"[A-Z][a-z]*", mode.removesuffix("Lock"))
@@ -167,7 +197,9 @@ async def analyse(conn: asyncpg.Connection, root_pid: int | None) -> WaitReport:
     edges = [
         LockEdge(e.waiter, e.holder, e.locktype, lock_mode(e.wants), lock_mode(e.holds), e.relation)
         for e in await activity.lock_edges(conn, waiters, holders)
-        if e.holder in blocked_by.get(e.waiter, set()) and e.holder != e.waiter
+        if e.holder in blocked_by.get(e.waiter, set())
+        and e.holder != e.waiter
+        and conflicts(lock_mode(e.wants), lock_mode(e.holds))
     ]
     report = WaitReport(root_pid, sessions, edges, progress, tree)
     return WaitReport(root_pid, sessions, edges, progress, tree, explain(report))
