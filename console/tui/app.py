@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from typing import Any
 
@@ -9,7 +10,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from console.core import events as ev
 from console.core.errors import ConsoleError
@@ -32,8 +33,10 @@ class MigrationConsoleApp(App[int]):
     CSS_PATH = "console.tcss"
     TITLE = "migration console"
     BINDINGS = [
+        # priority: under a burst of log lines a panel switch must not queue behind every
+        # widget on the way to the app (check_action gives digits back to dialogs)
         *(
-            Binding(str(i), f"show_tab('{t}')", t.title(), show=False)
+            Binding(str(i), f"show_tab('{t}')", t.title(), show=False, priority=True)
             for i, t in enumerate(TABS, 1)
         ),
         Binding("r", "run", "Run"),
@@ -91,6 +94,8 @@ class MigrationConsoleApp(App[int]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        # Objects alive after start-up never need collecting: keep full GC passes short.
+        self.call_after_refresh(gc.freeze)
         self.query_one("#migrations-table").focus()
         self.sub_title = self.service.settings.display
         self.load_overview()
@@ -104,6 +109,8 @@ class MigrationConsoleApp(App[int]):
         """--read-only: monitoring only, every action that changes the database hidden."""
         if self.service.read_only and action in ("run", "rollback", "cancel_run"):
             return False
+        if action == "show_tab" and (isinstance(self.focused, Input) or self.screen.is_modal):
+            return False  # a digit typed into a dialog stays in the dialog
         return True
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -150,6 +157,8 @@ class MigrationConsoleApp(App[int]):
     def focus_pane(self, event: TabbedContent.TabActivated) -> None:
         """Keyboard first: the active panel's main widget takes the focus."""
         pane = event.pane
+        if event.tabbed_content.active != pane.id:
+            return  # a later switch already happened: do not pull the focus back
         for widget in pane.query("*"):
             if widget.focusable:
                 widget.focus(scroll_visible=False)

@@ -77,6 +77,7 @@ class BlockersPanel(Vertical):
         self.may_signal: MaySignal = lambda _s: (False, "not connected yet")
         self.read_only = False
         self.rights = ""
+        self._act_state: bool | None = True
 
     def compose(self) -> ComposeResult:
         yield Static("", id="blockers-status")
@@ -119,7 +120,7 @@ class BlockersPanel(Vertical):
         self.query_one("#blockers-explain", Static).update(self._explanation(report))
         rights = f" · {self.rights}" if self.rights else ""
         self._status(f"{len(report.sessions)} non-idle session(s), {waiting} waiting{rights}")
-        self.refresh_bindings()
+        self._refresh_bindings_if_changed()
 
     def _cells(self, s: Session, depth: int | None) -> tuple[Text, ...]:
         style = ""
@@ -185,7 +186,14 @@ class BlockersPanel(Vertical):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if self.report is not None:
             self.query_one("#blockers-explain", Static).update(self._explanation(self.report))
-        self.refresh_bindings()
+        self._refresh_bindings_if_changed()
+
+    def _refresh_bindings_if_changed(self) -> None:
+        """Rebuild the footer only when c/t change state (each rebuild costs widgets)."""
+        state = self.check_action("act", ())
+        if state != self._act_state:
+            self._act_state = state
+            self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action != "act":

@@ -119,8 +119,9 @@ class RunPanel(Vertical):
             self._total = e.statements
         if isinstance(e, ev.StatementStarted):
             self._current = f"statement {e.number}/{self._total} (line {e.line})"
-            self._phase = ""
-            self.query_one("#run-progress", ProgressBar).update(total=100, progress=0)
+            if self._phase:  # only a statement that showed progress needs its bar reset
+                self._phase = ""
+                self.query_one("#run-progress", ProgressBar).update(total=100, progress=0)
         if isinstance(e, ev.IndexProgress):
             self._progress(e)
             return
