@@ -34,7 +34,7 @@ async def run_demo(ns: argparse.Namespace) -> int:
     out.print(f"The demo database is ready: {escape(url)}\n")
     from console.cli.commands import cmd_console, cmd_status
 
-    if sys.stdin.isatty() and sys.stdout.isatty() and not ns.no_tui:
+    if sys.stdin.isatty() and sys.stdout.isatty() and not getattr(ns, "no_tui", False):
         ns.database_url = url
         return await cmd_console(ns)
 

@@ -139,6 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--reset", action="store_true", help="throw the demo database away and start over"
     )
+    p.add_argument(
+        "--no-tui",
+        action="store_true",
+        help="print the status and how to connect instead of opening the console",
+    )
     return parser
 
 
