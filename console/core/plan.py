@@ -18,6 +18,7 @@ from pglast.visitors import ReferencedRelations
 
 from console.core.errors import BadInput, MigrationSyntaxError
 from console.core.lint import lint_file
+from console.core.locks import AS, AX, EX, LOCK_MODES, RS, RX, SH, SRX, SUE
 from console.core.model import (
     DOWN,
     UP,
@@ -32,16 +33,6 @@ from console.core.model import (
     StatementPlan,
 )
 
-AS, RS, RX, SUE, SH, SRX, EX, AX = LOCK_MODES = (
-    "ACCESS SHARE",
-    "ROW SHARE",
-    "ROW EXCLUSIVE",
-    "SHARE UPDATE EXCLUSIVE",
-    "SHARE",
-    "SHARE ROW EXCLUSIVE",
-    "EXCLUSIVE",
-    "ACCESS EXCLUSIVE",
-)
 # What each table lock mode blocks. "DDL" for the lighter modes means ACCESS EXCLUSIVE DDL
 # (DROP, most ALTER TABLE) and, from SHARE UPDATE EXCLUSIVE on, index builds and VACUUM too.
 LOCK_BLOCKS: dict[str, tuple[str, ...]] = {

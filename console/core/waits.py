@@ -7,12 +7,12 @@ behind it below (depth 1, 2, ...). Every blocker of a session appears.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
 
+from console.core.locks import conflicts, lock_mode
 from console.db import activity, catalog
 from console.db.activity import LockEdge, Session
 
@@ -81,42 +81,6 @@ def build_tree(
 
     descend(root_pid, 1)
     return [*above, TreeNode(root, 0), *below]
-
-
-_AS, _RS, _RE, _SUE, _S, _SRE, _E, _AE = (
-    "ACCESS SHARE",
-    "ROW SHARE",
-    "ROW EXCLUSIVE",
-    "SHARE UPDATE EXCLUSIVE",
-    "SHARE",
-    "SHARE ROW EXCLUSIVE",
-    "EXCLUSIVE",
-    "ACCESS EXCLUSIVE",
-)
-# PostgreSQL's table-level lock conflict matrix (the documentation's Table 13.2).
-CONFLICTS: dict[str, set[str]] = {
-    _AS: {_AE},
-    _RS: {_E, _AE},
-    _RE: {_S, _SRE, _E, _AE},
-    _SUE: {_SUE, _S, _SRE, _E, _AE},
-    _S: {_RE, _SUE, _SRE, _E, _AE},
-    _SRE: {_RE, _SUE, _S, _SRE, _E, _AE},
-    _E: {_RS, _RE, _SUE, _S, _SRE, _E, _AE},
-    _AE: {_AS, _RS, _RE, _SUE, _S, _SRE, _E, _AE},
-}
-
-
-def conflicts(wants: str, holds: str) -> bool:
-    """Whether a held mode blocks a wanted one; modes outside the table always count."""
-    if wants not in CONFLICTS or holds not in CONFLICTS:
-        return True
-    return holds in CONFLICTS[wants]
-
-
-def lock_mode(mode: str) -> str:
-    """pg_locks' "AccessExclusiveLock" as the documentation writes it: "ACCESS EXCLUSIVE"."""
-    words = re.findall(r"[A-Z][a-z]*", mode.removesuffix("Lock"))
-    return " ".join(words).upper() or mode
 
 
 def _age(seconds: float | None) -> str:

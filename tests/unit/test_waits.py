@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from console.core.waits import conflicts, lock_mode
+from console.core.locks import conflicts, lock_mode
 
 
 def test_lock_conflict_matrix_matches_postgresql() -> None:
