@@ -26,7 +26,6 @@ import asyncio
 import os
 import platform
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
+from _common import embedded_server, pct  # noqa: E402 - bench/ is the script's folder
 
 from console.core.history import HistoryStore  # noqa: E402
 from console.core.migration_file import parse_migration  # noqa: E402
@@ -72,13 +72,6 @@ def with_database(url: str, database: str) -> str:
 
 
 # -- small helpers ------------------------------------------------------------------------
-
-
-def pct(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100) of a non-empty sequence."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
 
 
 def fmt_s(seconds: float) -> str:
@@ -582,21 +575,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"bench_migration: {MIGRATION.name}, {ns.rows:,} rows, {ns.repeat} repeats")
     print(f"python {platform.python_version()} on {platform.platform()}, {os.cpu_count()} CPUs")
     started = time.perf_counter()
-    # Not under pytest-style private folders: as root the server runs as user pgserver,
-    # which must be able to reach its data folder.
-    state = Path(tempfile.mkdtemp(prefix="mc-bench-"))
-    work = state / "work"
-    work.mkdir()
-    work.chmod(0o755)
-    server = DemoServer()
-    try:
-        server.start(state / "data", keep_running=False)
+    with embedded_server("mc-bench-") as (server, _data, work):
         bench = Bench(server, work)
         print(f"psql: {bench.psql} (runs as {bench.find_psql_user()})")
         asyncio.run(amain(bench, ns.rows, ns.repeat, set(ns.skip), ns.extra))
-    finally:
-        server.stop()
-        shutil.rmtree(state, ignore_errors=True)
     print(f"\ntotal bench time {time.perf_counter() - started:.0f} s; server stopped")
     return 0
 

@@ -34,10 +34,8 @@ import json
 import os
 import platform
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -52,6 +50,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
+from _common import embedded_server, pct  # noqa: E402 - bench/ is the script's folder
 
 from console.core import events as ev  # noqa: E402
 from console.core import waits  # noqa: E402
@@ -98,13 +97,6 @@ T = TypeVar("T")
 
 
 # -- small helpers ------------------------------------------------------------------------
-
-
-def pct(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100) of a non-empty sequence."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
 
 
 def ms(seconds: float | None) -> str:
@@ -852,21 +844,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"python {platform.python_version()} on {platform.platform()}, {os.cpu_count()} CPUs")
     print(f"load average at start: {load_avg()}")
     started = time.perf_counter()
-    # Not under pytest-style private folders: as root the server runs as user pgserver,
-    # which must be able to reach its data folder.
-    state = Path(tempfile.mkdtemp(prefix="mc-bench-monitor-"))
-    work = state / "work"
-    work.mkdir()
-    work.chmod(0o755)
-    server = DemoServer()
-    try:
-        server.start(state / "data", keep_running=False)
-        took = restart_with_max_connections(server, state / "data")
+    with embedded_server("mc-bench-monitor-") as (server, data, work):
+        took = restart_with_max_connections(server, data)
         print(f"restarted with max_connections = {MAX_CONNECTIONS} in {took:.2f} s")
         asyncio.run(asyncio.wait_for(amain(server, work, ns), TOTAL_TIMEOUT_S))
-    finally:
-        server.stop()
-        shutil.rmtree(state, ignore_errors=True)
     print(f"load average at the end: {load_avg()}")
     print(f"\ntotal bench time {time.perf_counter() - started:.0f} s; server stopped")
     return 0

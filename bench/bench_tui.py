@@ -39,12 +39,10 @@ import platform
 import re
 import resource
 import select
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -55,6 +53,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve()
 ROOT = HERE.parent.parent
+
+from _common import embedded_server, pct  # noqa: E402 - bench/ is the script's folder
+
 MIGRATION_NAME = "add_composite_indexes_20251123"
 DEMO_DB = "demo"
 SIZE = (120, 40)
@@ -72,13 +73,6 @@ _ESC = re.compile(rb"\x1b(?:\[[0-9;?<>=$]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b
 
 
 # -- small helpers ------------------------------------------------------------------------
-
-
-def pct(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100) of a non-empty sequence."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
 
 
 def ms(seconds: float | None) -> str:
@@ -899,17 +893,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.path.insert(0, str(ROOT))
     from importlib.metadata import version
 
-    from console.demo.server import DemoServer
-
     print(f"textual {version('textual')}, rich {version('rich')}")
-    # Not under pytest-style private folders: as root the server runs as user pgserver,
-    # which must be able to reach its data folder.
-    state = Path(tempfile.mkdtemp(prefix="mc-bench-tui-"))
-    work = state / "work"
-    work.mkdir()
-    server = DemoServer()
-    try:
-        server.start(state / "data", keep_running=False)
+    with embedded_server("mc-bench-tui-") as (server, _data, work):
         url = server.url(DEMO_DB)
         seeded = asyncio.run(_server_setup(server.url("postgres"), url, ns.rows))
         print(f"seeded {ns.rows:,} conversation_messages in {seeded:.1f} s")
@@ -917,9 +902,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench_startup(url, work, ns.repeat)
         if "2" not in ns.skip:
             bench_stream(url, work, ns.lines, ns.rounds, ns.burst, ns.profile)
-    finally:
-        server.stop()
-        shutil.rmtree(state, ignore_errors=True)
     print(f"\ntotal bench time {time.perf_counter() - started:.0f} s; server stopped")
     return 0
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
+
+import asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
@@ -73,3 +77,47 @@ def run_cli(
         timeout=timeout,
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+# One row each table's writer inserts; a writer left open makes CONCURRENTLY wait.
+WRITES = {
+    "conversation_messages": "INSERT INTO conversation_messages "
+    "(user_id, contact_id, message_type, body, created_at) "
+    "VALUES (1, 1, 'sms', 'held open', now())",
+    "call_costs": "INSERT INTO call_costs (user_id, billing_date, amount_cents) "
+    "VALUES (1, current_date, 5)",
+    "scheduled_tasks": "INSERT INTO scheduled_tasks (user_id, task_type, status, scheduled_for) "
+    "VALUES (1, 'reminder', 'pending', now())",
+}
+
+
+async def hold_write(conn: asyncpg.Connection, table: str = "conversation_messages") -> None:
+    """Leave a transaction open that wrote to ``table``; ``ROLLBACK`` releases it."""
+    await conn.execute(f"BEGIN; {WRITES[table]}")
+
+
+async def poll_until(
+    conn: asyncpg.Connection, sql: str, *args: object, limit_s: float = 30
+) -> None:
+    """Query until it returns something truthy; fail the test if it never does."""
+    end = time.monotonic() + limit_s
+    while not await conn.fetchval(sql, *args):
+        if time.monotonic() > end:
+            raise AssertionError(f"never true: {sql}")
+        await asyncio.sleep(0.05)
+
+
+RUN_SESSION = "migration-console run add_composite_indexes_20251123"
+
+
+def spawn_cli(*args: str, url: str, cwd: Path) -> subprocess.Popen[str]:
+    """Start ``python -m console ARGS`` beside the test (collect it with communicate())."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "NO_COLOR": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "console", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

@@ -15,11 +15,12 @@ from rich.markup import escape
 
 from console.cli import render
 from console.cli.render import out, print_json, table
-from console.core import recording
+from console.core import recording, waits
 from console.core.errors import BadInput, ExitCode
 from console.core.history import HistoryStore
 from console.core.migration_file import parse_migration, resolve_migration
 from console.core.model import DOWN, UP, Migration
+from console.core.narrate import duration
 from console.core.plan import plan_migration
 from console.core.run import MigrationRunner, RunOptions
 from console.core.settings import (
@@ -80,17 +81,12 @@ async def dispatch(ns: argparse.Namespace) -> int:
 
 
 async def cmd_status(ns: argparse.Namespace) -> int:
-    from console.core.status import statuses
-
-    directory = migrations_dir(ns)
-    s = settings(ns)
-    store = HistoryStore(history_path(ns), redact=s.redact)
-    last = recording.last_runs(store.load())
-    conn = await connect(s, MONITOR)
+    service = build_service(ns)
     try:
-        rows = await statuses(conn, directory, last)
+        rows = await service.statuses()
     finally:
-        await close_quietly(conn)
+        await service.close()
+    s = service.settings
     if _get(ns, "json"):
         print_json({"database": s.display, "migrations": rows})
         return ExitCode.OK
@@ -317,13 +313,13 @@ async def cmd_verify(ns: argparse.Namespace) -> int:
 
 
 async def cmd_blockers(ns: argparse.Namespace) -> int:
-    from console.core.waits import analyse
-
     s = settings(ns)
     conn = await connect(s, MONITOR)
     try:
-        root = _get(ns, "pid") or _run_session(await activity.sessions(conn), _get(ns, "migration"))
-        report = await analyse(conn, root)
+        root = _get(ns, "pid") or waits.run_session_pid(
+            await activity.sessions(conn), _get(ns, "migration")
+        )
+        report = await waits.analyse(conn, root)
     finally:
         await close_quietly(conn)
     rows = report.sessions
@@ -355,8 +351,8 @@ async def cmd_blockers(ns: argparse.Namespace) -> int:
             tree,
             str(r.pid),
             r.state or "hidden",
-            render.duration(r.age_s or 0.0),
-            render.duration(r.xact_age_s) if r.xact_age_s is not None else "-",
+            duration(r.age_s or 0.0),
+            duration(r.xact_age_s) if r.xact_age_s is not None else "-",
             escape(wait),
             ", ".join(map(str, r.blocked_by)) or "-",
             escape(r.application_name or "-"),
@@ -370,23 +366,12 @@ async def cmd_blockers(ns: argparse.Namespace) -> int:
         if r.blocked_by and r.pid != report.root_pid:
             out.print(
                 f"[bold]pid {r.pid}[/] waits for "
-                + ", ".join(f"pid {b} ({escape(_who(by_pid.get(b)))})" for b in r.blocked_by)
+                + ", ".join(
+                    escape(waits.describe(by_pid[b]) if b in by_pid else f"pid {b} (not visible)")
+                    for b in r.blocked_by
+                )
             )
     return ExitCode.OK
-
-
-def _run_session(sessions: list[activity.Session], migration: str | None) -> int | None:
-    """The migration's own session, found by the application name every run sets."""
-    prefix = "migration-console run" + (f" {migration}" if migration else "")
-    found = [x.pid for x in sessions if x.application_name.startswith(prefix)]
-    return found[0] if found else None
-
-
-def _who(s: activity.Session | None) -> str:
-    if s is None:
-        return "not visible"
-    q = " ".join(s.query.split())[:60]
-    return f"{s.state}, {s.application_name or 'no app'}, {q}"
 
 
 # -- history -------------------------------------------------------------------------------
@@ -416,7 +401,7 @@ async def cmd_history(ns: argparse.Namespace) -> int:
                 escape(r.migration),
                 r.action,
                 r.status,
-                render.duration(r.duration_s or 0.0),
+                duration(r.duration_s or 0.0),
                 escape(r.executed_by),
             )
         out.print(t)

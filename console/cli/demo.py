@@ -10,12 +10,17 @@ from rich.markup import escape
 
 from console.cli.render import out
 from console.core.errors import BadInput, ExitCode
-
-DEMO_DB = "demo"
+from console.demo.server import (
+    ADMIN_DATABASE,
+    DEMO_DATABASE,
+    DemoServer,
+    create_database,
+    demo_state_dir,
+    seed_database,
+)
 
 
 async def run_demo(ns: argparse.Namespace) -> int:
-    from console.demo.server import DemoServer, create_database, demo_state_dir, seed_database
 
     rows = int(ns.rows)
     if rows < 1:
@@ -26,10 +31,10 @@ async def run_demo(ns: argparse.Namespace) -> int:
         server.reset(state)
     out.print(f"Starting the embedded PostgreSQL 18 in {escape(str(state))} …")
     server.start(state, keep_running=True)
-    admin_url, url = server.url("postgres"), server.url(DEMO_DB)
+    admin_url, url = server.url(ADMIN_DATABASE), server.url(DEMO_DATABASE)
     if not await _seeded(admin_url, url):
         out.print(f"Seeding {rows:,} conversation_messages (and call_costs, scheduled_tasks) …")
-        await create_database(admin_url, DEMO_DB, drop_existing=True)
+        await create_database(admin_url, DEMO_DATABASE, drop_existing=True)
         await seed_database(url, rows)
     out.print(f"The demo database is ready: {escape(url)}\n")
     from console.cli.commands import cmd_console, cmd_status
@@ -56,7 +61,7 @@ async def _seeded(admin_url: str, url: str) -> bool:
     """Whether the demo database exists with its tables (an interrupted seed is redone)."""
     conn = await asyncpg.connect(admin_url)
     try:
-        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DEMO_DB):
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DEMO_DATABASE):
             return False
     finally:
         await conn.close()

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from console.core import events as ev
+from console.core import narrate
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -50,106 +51,35 @@ def table(*columns: str, title: str | None = None) -> Table:
     return t
 
 
-def duration(seconds: float) -> str:
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 120:
-        return f"{seconds:.2f} s"
-    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+TONES = {
+    "head": "bold",
+    "step": "cyan",
+    "ok": "green",
+    "error": "red",
+    "warn": "yellow",
+    "note": "",
+    "dim": "dim",
+}
 
 
 class EventPrinter:
-    """Prints a run's events as lines; progress at most every two seconds per phase."""
+    """Prints a run's events as lines; build progress at most every two seconds per phase."""
 
-    def __init__(self, total_hint: int = 0):
-        self.total = total_hint
+    def __init__(self) -> None:
+        self.total = 0
         self._last_progress = 0.0
         self._last_phase: str | None = None
 
     def __call__(self, event: ev.Event) -> None:
-        handler = getattr(self, f"_on_{type(event).__name__}", None)
-        if handler is not None:
-            handler(event)
-
-    def _on_RunStarted(self, e: ev.RunStarted) -> None:
-        self.total = e.statements
-        out.print(
-            f"[bold]▶ {e.action} {escape(e.migration)}[/] on {escape(e.database)} "
-            f"(migration session pid {e.pid})"
-        )
-        out.print(f"  {escape(e.reason)}")
-
-    def _on_StatementStarted(self, e: ev.StatementStarted) -> None:
-        again = f" (attempt {e.attempt})" if e.attempt > 1 else ""
-        text = " ".join(e.sql.split())
-        text = text if len(text) <= 110 else text[:107] + "..."
-        out.print(f"[cyan][{e.number}/{self.total}][/] line {e.line}{again}: {escape(text)}")
-        self._last_phase = None
-
-    def _on_StatementFinished(self, e: ev.StatementFinished) -> None:
-        out.print(f"      [green]✓[/] {escape(e.status)} in {duration(e.duration_s)}")
-
-    def _on_StatementFailed(self, e: ev.StatementFailed) -> None:
-        code = f" [SQLSTATE {e.sqlstate}]" if e.sqlstate else ""
-        out.print(f"      [red]✗[/] {escape(e.message)}{code} after {duration(e.duration_s)}")
-
-    def _on_ServerNotice(self, e: ev.ServerNotice) -> None:
-        out.print(f"      [yellow]{escape(e.severity)}:[/] {escape(e.message)}")
-
-    def _on_LockRetry(self, e: ev.LockRetry) -> None:
-        out.print(
-            f"      [yellow]↻ attempt {e.attempt} of {e.attempts} gave up waiting for a lock; "
-            f"retrying in {e.wait_s:.1f} s[/]"
-        )
-
-    def _on_IndexProgress(self, e: ev.IndexProgress) -> None:
-        now = time.monotonic()
-        if e.phase == self._last_phase and now - self._last_progress < 2.0:
-            return
-        self._last_phase, self._last_progress = e.phase, now
-        parts = [e.phase]
-        if e.lockers_total:
-            parts.append(f"lockers {e.lockers_done}/{e.lockers_total}")
-        if e.current_locker_pid:
-            parts.append(f"waiting for pid {e.current_locker_pid}")
-        if e.fraction is not None:
-            parts.append(f"{e.fraction:.0%}")
-        out.print(f"      [dim]… {escape(', '.join(parts))}[/]")
-
-    def _on_InvalidIndex(self, e: ev.InvalidIndex) -> None:
-        on = f" on {e.table}" if e.table else ""
-        text = {
-            "dropping": f"found INVALID index {e.index}{on} from an earlier build: "
-            "dropping it concurrently",
-            "dropped": f"dropped INVALID index {e.index}; building it again",
-            "left": f"INVALID index {e.index}{on} is left behind by the failed statement",
-        }[e.action]
-        colour = "red" if e.action == "left" else "yellow"
-        out.print(f"      [{colour}]! {escape(text)}[/]")
-
-    def _on_Waiting(self, e: ev.Waiting) -> None:
-        out.print(f"      [bold yellow]⏳ waiting:[/] {escape(e.reason)}")
-        if e.blockers:
-            out.print(
-                "      see `migration-console blockers`; the console can cancel or terminate "
-                "a blocker from its Blockers panel"
-            )
-
-    def _on_TransactionRolledBack(self, e: ev.TransactionRolledBack) -> None:
-        out.print(f"      [yellow]↺ {escape(e.reason)}[/]")
-
-    def _on_CancelRequested(self, e: ev.CancelRequested) -> None:
-        out.print(f"      [yellow]cancelling the statement on the server (pid {e.pid})…[/]")
-
-    def _on_RunFinished(self, e: ev.RunFinished) -> None:
-        r = e.result
-        colour = {"succeeded": "green", "failed": "red"}.get(r.status, "yellow")
-        out.print(f"[bold {colour}]■ {r.action} {r.status}[/] in {duration(r.duration_s)}")
-        if r.error:
-            out.print(f"  {escape(r.error)}")
-        for name in r.invalid_indexes:
-            out.print(
-                f"  [red]INVALID index left: {escape(name)}[/] — `IF NOT EXISTS` would skip it; "
-                "run again (the console drops and rebuilds it) or drop it with "
-                f"DROP INDEX CONCURRENTLY {escape(name)};"
-            )
+        if isinstance(event, ev.RunStarted):
+            self.total = event.statements
+        elif isinstance(event, ev.StatementStarted):
+            self._last_phase = None
+        elif isinstance(event, ev.IndexProgress):
+            now = time.monotonic()
+            if event.phase == self._last_phase and now - self._last_progress < 2.0:
+                return
+            self._last_phase, self._last_progress = event.phase, now
+        for tone, text in narrate.event_lines(event, self.total):
+            style = TONES.get(tone, "")
+            out.print(f"[{style}]{escape(text)}[/]" if style else escape(text))

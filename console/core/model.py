@@ -80,6 +80,11 @@ class IndexSpec:
     if_not_exists: bool = False
     statement_sql: str = ""  # the whole CREATE INDEX statement
 
+    @property
+    def lookup_name(self) -> str:
+        """The name to_regclass finds it by: an index lives in its table's schema."""
+        return f"{self.table.rsplit('.', 1)[0]}.{self.name}" if "." in self.table else self.name
+
 
 @dataclass(frozen=True)
 class StatementPlan:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from console.core.events import RunResult
-from console.core.history import HistoryData, HistoryStore, RunRecord, StatementRecord
+from console.core.history import HistoryStore, RunRecord, StatementRecord
 
 
 def to_record(
@@ -54,14 +54,3 @@ def recorder(
         )
 
     return record
-
-
-def last_runs(data: HistoryData) -> dict[str, str]:
-    """Each migration's latest run, as a short phrase for status listings."""
-    out: dict[str, str] = {}
-    for run in data.runs:
-        when = f"{run.started_at:%Y-%m-%d %H:%M} UTC" if run.started_at else ""
-        out[run.migration] = f"{run.action} {run.status} {when}".strip()
-    for row in data.migrations:
-        out.setdefault(row.migration, f"{row.status} ({row.date})" if row.date else row.status)
-    return out

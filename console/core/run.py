@@ -31,6 +31,7 @@ from console.core.plan import plan_section
 from console.core.preflight import preflight
 from console.core.settings import ConnectionSettings
 from console.db import catalog, runlock
+from console.db.catalog import IndexState
 from console.db.connect import LOCK, MONITOR, RUN, close_quietly, connect
 
 Emit = Callable[[ev.Event], None]
@@ -114,7 +115,6 @@ class MigrationRunner:
         self._cancel = asyncio.Event()
         self._current: int | None = None
         self._actions: list[dict[str, object]] = []
-        self._polls = 0
         self._wait_key: tuple[object, ...] | None = None
         self._emit: Emit = lambda _e: None
 
@@ -233,7 +233,17 @@ class MigrationRunner:
             # server-side statement, record the run, then let the cancellation through.
             await asyncio.shield(self._hard_cancel(results, started))
             raise
-        invalid = await self._invalid_left()
+        return await self._finish(status, error, sqlstate, results, started)
+
+    async def _finish(
+        self,
+        status: str,
+        error: str | None,
+        sqlstate: str | None,
+        results: list[ev.StatementResult],
+        started: datetime,
+    ) -> ev.RunResult:
+        """The run's result, with any INVALID index left: announced, then recorded."""
         result = ev.RunResult(
             self.migration.name,
             self.action,
@@ -243,16 +253,13 @@ class MigrationRunner:
             results,
             self.settings.redact(error) if error else None,
             sqlstate,
-            invalid,
+            await self._invalid_left(),
             list(self._actions),
         )
-        self._finish(result)
-        return result
-
-    def _finish(self, result: ev.RunResult) -> None:
         self._emit(ev.RunFinished(result))
         if self.recorder is not None:
             self.recorder(result)
+        return result
 
     async def _hard_cancel(self, results: list[ev.StatementResult], started: datetime) -> None:
         try:
@@ -263,20 +270,12 @@ class MigrationRunner:
         for res in results:
             if res.status == "running":
                 res.status = "cancelled"
-        invalid = await self._invalid_left()
-        self._finish(
-            ev.RunResult(
-                self.migration.name,
-                self.action,
-                "cancelled",
-                started,
-                _now(),
-                results,
-                "cancelled: the console was stopped during the run",
-                QUERY_CANCELED,
-                invalid,
-                list(self._actions),
-            )
+        await self._finish(
+            "cancelled",
+            "cancelled: the console was stopped during the run",
+            QUERY_CANCELED,
+            results,
+            started,
         )
 
     async def _run_autocommit(self, sp: StatementPlan, res: ev.StatementResult) -> None:
@@ -366,7 +365,6 @@ class MigrationRunner:
         if self._cancel.is_set():
             raise _Cancelled()
         self._current = number
-        self._polls = 0
         self._wait_key = None
         task = asyncio.ensure_future(self._run.execute(sql))
         cancel_wait = asyncio.ensure_future(self._cancel.wait())
@@ -409,36 +407,24 @@ class MigrationRunner:
             pass
 
     async def _poll_progress(self, number: int) -> None:
+        """One monitor refresh (about 1 ms of server time): the build's progress, and,
+        once and again whenever it changes, what the statement is waiting for."""
         assert self._mon is not None
-        self._polls += 1
         try:
-            p = await catalog.progress(self._mon, self.run_pid)
-            await self._poll_waits(number)  # ~1 ms of server time: name blockers at once
+            report = await waits.analyse(self._mon, self.run_pid)
         except (asyncpg.PostgresError, OSError):
             return
+        p = report.progress
         if p is not None:
             self._emit(
                 ev.IndexProgress(
-                    number,
-                    p.index,
-                    p.table,
-                    p.phase,
-                    p.blocks_done,
-                    p.blocks_total,
-                    p.tuples_done,
-                    p.tuples_total,
-                    p.lockers_done,
-                    p.lockers_total,
+                    number, p.index, p.table, p.phase, p.blocks_done, p.blocks_total,
+                    p.tuples_done, p.tuples_total, p.lockers_done, p.lockers_total,
                     p.current_locker_pid,
                 )
-            )
-
-    async def _poll_waits(self, number: int) -> None:
-        """Say once, and again whenever it changes, what the statement is waiting for."""
-        assert self._mon is not None
-        report = await waits.analyse(self._mon, self.run_pid)
+            )  # fmt: skip
         blockers = tuple(sorted(n.session.pid for n in report.tree if n.depth == -1))
-        phase = report.progress.phase if report.progress else None
+        phase = p.phase if p else None
         waiting = bool(blockers) or bool(phase and phase.startswith(waits.CIC_WAIT_PHASES))
         key = (blockers, phase) if waiting else None
         if key != self._wait_key:
@@ -460,8 +446,7 @@ class MigrationRunner:
     def _index_name(self, sp: StatementPlan) -> str | None:
         if sp.index is None:
             return None
-        table = sp.index.table
-        return f"{table.rsplit('.', 1)[0]}.{sp.index.name}" if "." in table else sp.index.name
+        return sp.index.lookup_name
 
     async def _drop_invalid_leftover(self, sp: StatementPlan) -> None:
         """An INVALID index of the same name would make IF NOT EXISTS skip silently: drop it."""
@@ -488,29 +473,23 @@ class MigrationRunner:
             ev.InvalidIndex(state.qualified or name, state.table, "dropped", sp.statement.number)
         )
 
-    async def _report_invalid(self, sp: StatementPlan, number: int) -> None:
-        names = [n for n in (self._index_name(sp), sp.drops_index) if n]
-        if not names or self._mon is None:
-            return
-        try:
-            states = await catalog.indexes(self._mon, names)
-        except (asyncpg.PostgresError, OSError):
-            return
-        for s in states:
-            if s.invalid:
-                self._emit(ev.InvalidIndex(s.qualified or s.name, s.table, "left", number))
-
-    async def _invalid_left(self) -> list[str]:
-        names = [
-            n for sp in self.plan.statements for n in (self._index_name(sp), sp.drops_index) if n
-        ]
+    async def _invalid(self, plans: tuple[StatementPlan, ...]) -> list[IndexState]:
+        """INVALID indexes among those the statements build or drop (none if unreachable)."""
+        names = [n for sp in plans for n in (self._index_name(sp), sp.drops_index) if n]
         if not names or self._mon is None or self._mon.is_closed():
             return []
         try:
             states = await catalog.indexes(self._mon, names)
         except (asyncpg.PostgresError, OSError):
             return []
-        return sorted({s.qualified or s.name for s in states if s.invalid})
+        return [s for s in states if s.invalid]
+
+    async def _report_invalid(self, sp: StatementPlan, number: int) -> None:
+        for s in await self._invalid((sp,)):
+            self._emit(ev.InvalidIndex(s.qualified or s.name, s.table, "left", number))
+
+    async def _invalid_left(self) -> list[str]:
+        return sorted({s.qualified or s.name for s in await self._invalid(self.plan.statements)})
 
     # -- text --------------------------------------------------------------------------
 

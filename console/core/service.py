@@ -21,7 +21,6 @@ import platformdirs
 from console.core import checklist, measure, recording, usage, waits
 from console.core.doctor import DoctorReport, diagnose
 from console.core.errors import ConnectError, ConsoleError, ExitCode
-from console.core.events import RunResult
 from console.core.history import HistoryData, HistoryStore
 from console.core.migration_file import list_migrations, parse_migration, resolve_migration
 from console.core.model import DOWN, UP, Migration, MigrationPlan
@@ -144,9 +143,9 @@ class ConsoleService:
         return Overview(self.settings.display, info.version, info.role, dict(self.environment))
 
     async def statuses(self) -> list[MigrationStatus]:
-        last = recording.last_runs(self.store.load())
+        history = self.store.load()
         result: list[MigrationStatus] = await self.with_monitor(
-            lambda c: statuses(c, self.migrations_dir, last)
+            lambda c: statuses(c, self.migrations_dir, history)
         )
         return result
 
@@ -354,7 +353,3 @@ def _measure_note(m: measure.Measurement, before: measure.Measurement | None) ->
             if c.change_pct is not None:
                 parts.append(f"line {c.line}: {c.change_pct:+.0f}%")
     return "; ".join(parts)[:400]
-
-
-def describe_result(result: RunResult) -> str:
-    return f"{result.action} {result.status} in {result.duration_s:.1f} s"

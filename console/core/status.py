@@ -8,6 +8,7 @@ from pathlib import Path
 import asyncpg
 
 from console.core.errors import BadInput
+from console.core.history import HistoryData
 from console.core.migration_file import list_migrations, parse_migration
 from console.core.model import Migration
 from console.core.plan import plan_section
@@ -37,10 +38,7 @@ def index_names(migration: Migration) -> list[str]:
     up = migration.up
     if up is None:
         return []
-    return [
-        f"{s.table.rsplit('.', 1)[0]}.{s.name}" if "." in s.table else s.name
-        for s in plan_section(up).indexes
-    ]
+    return [s.lookup_name for s in plan_section(up).indexes]
 
 
 async def migration_state(conn: asyncpg.Connection, migration: Migration) -> tuple[str, str]:
@@ -63,19 +61,38 @@ async def migration_state(conn: asyncpg.Connection, migration: Migration) -> tup
     return PENDING, f"0 of {len(states)} indexes present"
 
 
+def last_run(history: HistoryData, name: str) -> str | None:
+    """The migration's latest run as a short phrase, else its history row's status."""
+    runs = history.runs_of(name)
+    if runs:
+        run = runs[-1]
+        when = f"{run.started_at:%Y-%m-%d %H:%M} UTC" if run.started_at else ""
+        return f"{run.action} {run.status} {when}".strip()
+    row = history.row(name)
+    if row is None:
+        return None
+    return f"{row.status} ({row.date})" if row.date else row.status
+
+
+def _last_run_failed(history: HistoryData, name: str) -> bool:
+    runs = history.runs_of(name)
+    return bool(runs) and runs[-1].action == "run" and runs[-1].status == "failed"
+
+
 async def statuses(
-    conn: asyncpg.Connection, directory: Path, last_runs: dict[str, str] | None = None
+    conn: asyncpg.Connection, directory: Path, history: HistoryData | None = None
 ) -> list[MigrationStatus]:
+    history = history or HistoryData()
     out: list[MigrationStatus] = []
     for path in list_migrations(directory):
-        last = (last_runs or {}).get(path.stem)
+        last = last_run(history, path.stem)
         try:
             migration = parse_migration(path)
         except BadInput as exc:
             out.append(MigrationStatus(path.stem, path, UNREADABLE, exc.message, last))
             continue
         state, detail = await migration_state(conn, migration)
-        if state in (PENDING, PARTIAL, UNKNOWN) and last and last.startswith("run failed"):
+        if state in (PENDING, PARTIAL, UNKNOWN) and _last_run_failed(history, migration.name):
             state = FAILED
         out.append(MigrationStatus(migration.name, path, state, detail, last))
     return out

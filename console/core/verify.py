@@ -141,10 +141,7 @@ async def verify_on(conn: asyncpg.Connection, migration: Migration, database: st
     up = migration.up
     specs = plan_section(up).indexes if up is not None else ()
     if specs:
-        names = [
-            f"{s.table.rsplit('.', 1)[0]}.{s.name}" if "." in s.table else s.name for s in specs
-        ]
-        states = await catalog.indexes(conn, names)
+        states = await catalog.indexes(conn, [s.lookup_name for s in specs])
         for spec, state in zip(specs, states, strict=True):
             report.indexes.append(await check_index(conn, spec, state))
     section = migration.section(VERIFY)

@@ -15,6 +15,7 @@ import asyncpg
 from console.core.locks import conflicts, lock_mode
 from console.db import activity, catalog
 from console.db.activity import LockEdge, Session
+from console.db.connect import RUN, application_name
 
 MAX_DEPTH = 8
 CIC_WAIT_PHASES = ("waiting for writers", "waiting for old snapshots", "waiting for readers")
@@ -145,6 +146,13 @@ def explain(report: WaitReport) -> str:
     queued = len(report.queued_behind_root)
     tail = f" {queued} session(s) are queued behind it." if queued else ""
     return f"pid {root.pid} waits for " + " and ".join(parts).rstrip(";") + "." + tail
+
+
+def run_session_pid(sessions: Sequence[Session], migration: str | None = None) -> int | None:
+    """A running migration's own session, found by the application name every run sets."""
+    prefix = application_name(RUN, migration)
+    found = [s.pid for s in sessions if s.application_name.startswith(prefix)]
+    return found[0] if found else None
 
 
 async def analyse(conn: asyncpg.Connection, root_pid: int | None) -> WaitReport:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from console.db.connect import APP
 from console.db.sql import load
 
 
@@ -38,7 +39,7 @@ class Session:
 
     @property
     def is_console(self) -> bool:
-        return self.application_name.startswith("migration-console")
+        return self.application_name.startswith(APP)
 
 
 @dataclass(frozen=True)

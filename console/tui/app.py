@@ -68,7 +68,6 @@ class MigrationConsoleApp(App[int]):
         self.selected: str | None = None
         self.runner: MigrationRunner | None = None
         self.last_result: ev.RunResult | None = None
-        self._quitting = False
         self.doctor_report: Any = None
 
     # -- layout ---------------------------------------------------------------------------
@@ -97,6 +96,9 @@ class MigrationConsoleApp(App[int]):
         # Objects alive after start-up never need collecting: keep full GC passes short.
         self.call_after_refresh(gc.freeze)
         self.query_one("#migrations-table").focus()
+        blockers = self.query_one(BlockersPanel)
+        blockers.may_signal = self.service.may_signal
+        blockers.read_only = self.service.read_only
         self.sub_title = self.service.settings.display
         self.load_overview()
         if self.doctor_at_start:
@@ -268,9 +270,7 @@ class MigrationConsoleApp(App[int]):
         if self._banner_kind == "connection":
             self.show_banner("")
             self.load_overview()
-        panel.may_signal = self.service.may_signal
-        panel.read_only = self.service.read_only
-        panel.rights = self.service.signal_rights()
+        panel.rights = self.service.signal_rights()  # known once the server answered
         panel.show(report)
 
     @on(BlockersPanel.Act)
@@ -496,7 +496,7 @@ class MigrationConsoleApp(App[int]):
         elif action == "verify":
             self.action_verify()
         elif action in ("baseline", "monitor", "index_usage"):
-            self.query_one(ChecklistPanel).set_running(event.item.key, True)
+            self.query_one(ChecklistPanel).mark_running(event.item.key)
             self.do_measure(name, action)
         elif action == "history":
             self.action_show_tab("history")

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
@@ -18,10 +15,14 @@ from tests.helpers import (
     MIGRATIONS,
     OTHER_ROLE,
     ROOT,
+    RUN_SESSION,
     SECRET_PASSWORD,
     SECRET_ROLE,
     SHIPPED,
+    hold_write,
+    poll_until,
     run_cli,
+    spawn_cli,
     with_user,
 )
 
@@ -128,24 +129,13 @@ async def test_second_run_refused_with_exit_4(
     tr = helper.transaction()
     await tr.start()
     await helper.execute("LOCK TABLE conversation_messages IN ACCESS EXCLUSIVE MODE")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": db_url, "NO_COLOR": "1"}
-    first = subprocess.Popen(  # noqa: ASYNC220 - it runs beside the test on purpose
-        [sys.executable, "-m", "console", "run", NAME, "--yes", "--lock-timeout", "60"],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    first = spawn_cli("run", NAME, "--yes", "--lock-timeout", "60", url=db_url, cwd=workdir)
     try:
-        for _ in range(300):
-            n = await observer.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
-                f"migration-console run {NAME}",
-            )
-            if n:
-                break
-            await asyncio.sleep(0.1)
+        await poll_until(
+            observer,
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+            RUN_SESSION,
+        )
         r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir)
         assert r.code == 4, r.output
         assert "already being run" in r.stderr and "pid" in r.stderr
@@ -159,35 +149,19 @@ async def test_second_run_refused_with_exit_4(
 async def test_ctrl_c_cancels_on_server_and_records(
     db_url: str, helper: asyncpg.Connection, observer: asyncpg.Connection, workdir: Path
 ) -> None:
-    tr = helper.transaction()
-    await tr.start()
-    await helper.execute(
-        "INSERT INTO conversation_messages (user_id, contact_id, message_type, body, created_at) "
-        "VALUES (1, 1, 'sms', 'held open', now())"
-    )
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": db_url, "NO_COLOR": "1"}
-    proc = subprocess.Popen(  # noqa: ASYNC220 - it runs beside the test on purpose
-        [sys.executable, "-m", "console", "run", NAME, "--yes", "--lock-timeout", "120"],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    await hold_write(helper)
+    proc = spawn_cli("run", NAME, "--yes", "--lock-timeout", "120", url=db_url, cwd=workdir)
     try:
-        for _ in range(300):
-            waiting = await observer.fetchval(
-                "SELECT count(*) FROM pg_stat_progress_create_index p "
-                "JOIN pg_stat_activity a USING (pid) WHERE a.application_name = $1",
-                f"migration-console run {NAME}",
-            )
-            if waiting:
-                break
-            await asyncio.sleep(0.1)
+        await poll_until(
+            observer,
+            "SELECT count(*) FROM pg_stat_progress_create_index p "
+            "JOIN pg_stat_activity a USING (pid) WHERE a.application_name = $1",
+            RUN_SESSION,
+        )
         proc.send_signal(signal.SIGINT)
         stdout, stderr = await asyncio.to_thread(proc.communicate, timeout=60)
     finally:
-        await tr.rollback()
+        await helper.execute("ROLLBACK")
     assert proc.returncode == 130, stdout + stderr
     assert "Traceback" not in stdout + stderr
     assert "run cancelled" in stdout
@@ -201,12 +175,7 @@ async def test_ctrl_c_cancels_on_server_and_records(
 async def test_retries_exhausted_exit_1_reports_invalid(
     db_url: str, helper: asyncpg.Connection, workdir: Path
 ) -> None:
-    tr = helper.transaction()
-    await tr.start()
-    await helper.execute(
-        "INSERT INTO conversation_messages (user_id, contact_id, message_type, body, created_at) "
-        "VALUES (1, 1, 'sms', 'held open', now())"
-    )
+    await hold_write(helper)
     try:
         r = await asyncio.to_thread(
             run_cli,
@@ -223,7 +192,7 @@ async def test_retries_exhausted_exit_1_reports_invalid(
             cwd=workdir,
         )
     finally:
-        await tr.rollback()
+        await helper.execute("ROLLBACK")
     assert r.code == 1, r.output
     assert "INVALID index left: idx_conversation_messages_user_contact_date" in r.stdout
     assert_clean(r.output)
@@ -376,13 +345,11 @@ async def test_blockers_show_who_blocks_whom(
     waiter = await asyncpg.connect(db_url, server_settings={"application_name": "test-waiter"})
     try:
         pending = asyncio.create_task(waiter.fetchval("SELECT count(*) FROM call_costs"))
-        for _ in range(100):
-            if await observer.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'test-waiter' "
-                "AND wait_event_type = 'Lock'"
-            ):
-                break
-            await asyncio.sleep(0.05)
+        await poll_until(
+            observer,
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'test-waiter' "
+            "AND wait_event_type = 'Lock'",
+        )
         r = await asyncio.to_thread(run_cli, "blockers", "--json", url=db_url)
         assert r.code == 0, r.output
         sessions = {s["application_name"]: s for s in json.loads(r.stdout)["sessions"]}
@@ -421,28 +388,15 @@ async def test_failed_run_shows_failed_state(
 async def test_blockers_tree_for_a_running_migration(
     db_url: str, helper: asyncpg.Connection, observer: asyncpg.Connection, workdir: Path
 ) -> None:
-    await helper.execute(
-        "BEGIN; INSERT INTO conversation_messages (user_id, contact_id, message_type, body, "
-        "created_at) VALUES (1, 1, 'sms', 'left open', now())"
-    )
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": db_url, "NO_COLOR": "1"}
-    proc = subprocess.Popen(  # noqa: ASYNC220 - it runs beside the test on purpose
-        [sys.executable, "-m", "console", "run", NAME, "--yes", "--lock-timeout", "120"],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    await hold_write(helper)
+    proc = spawn_cli("run", NAME, "--yes", "--lock-timeout", "120", url=db_url, cwd=workdir)
     try:
-        for _ in range(300):
-            if await observer.fetchval(
-                "SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_stat_activity a "
-                "USING (pid) WHERE a.application_name = $1 AND p.phase LIKE 'waiting%'",
-                f"migration-console run {NAME}",
-            ):
-                break
-            await asyncio.sleep(0.1)
+        await poll_until(
+            observer,
+            "SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_stat_activity a "
+            "USING (pid) WHERE a.application_name = $1 AND p.phase LIKE 'waiting%'",
+            RUN_SESSION,
+        )
         r = await asyncio.to_thread(run_cli, "blockers", NAME, "--json", url=db_url, cwd=workdir)
         assert r.code == 0, r.output
         data = json.loads(r.stdout)

@@ -15,7 +15,7 @@ from console.core.migration_file import parse_migration
 from console.core.run import MigrationRunner, RunOptions
 from console.core.settings import resolve_connection
 from tests.db.engine import FAST, of, run_migration
-from tests.helpers import SHIPPED
+from tests.helpers import SHIPPED, hold_write
 
 INDEXES = [
     "idx_conversation_messages_user_contact_date",
@@ -102,18 +102,13 @@ async def test_retries_exhausted_leaves_invalid_index_reported(
 ) -> None:
     # An open writing transaction: CREATE INDEX CONCURRENTLY gets its table lock,
     # registers the index, then waits for this writer and times out.
-    tr = helper.transaction()
-    await tr.start()
-    await helper.execute(
-        "INSERT INTO conversation_messages (user_id, contact_id, message_type, body, created_at) "
-        "VALUES (1, 1, 'sms', 'held open', now())"
-    )
+    await hold_write(helper)
     options = RunOptions(
         lock_timeout_s=0.3, lock_retries=1, backoff_s=0.05, progress_interval_s=0.05
     )
     history = tmp_path / "history.toml"
     result, events = await run_migration(db_url, options=options, history=history)
-    await tr.rollback()
+    await helper.execute("ROLLBACK")
     assert result.status == "failed"
     assert result.sqlstate == "55P03"
     name = "idx_conversation_messages_user_contact_date"
@@ -159,11 +154,7 @@ async def test_second_run_of_same_migration_is_refused(
 async def test_cancel_stops_statement_on_server_and_reports_invalid(
     db_url: str, helper: asyncpg.Connection
 ) -> None:
-    tr = helper.transaction()
-    await tr.start()
-    await helper.execute(
-        "INSERT INTO call_costs (user_id, billing_date, amount_cents) VALUES (1, current_date, 5)"
-    )
+    await hold_write(helper, "call_costs")
     options = RunOptions(lock_timeout_s=600, lock_retries=0, progress_interval_s=0.05)
 
     def on_event(e: ev.Event, runner: MigrationRunner) -> None:
@@ -172,7 +163,7 @@ async def test_cancel_stops_statement_on_server_and_reports_invalid(
             runner.request_cancel()
 
     result, events = await run_migration(db_url, options=options, on_event=on_event)
-    await tr.rollback()
+    await helper.execute("ROLLBACK")
     assert result.status == "cancelled"
     assert of(ev.CancelRequested, events)
     assert result.statements[2].status == "cancelled"
@@ -187,12 +178,7 @@ async def test_cancel_stops_statement_on_server_and_reports_invalid(
 async def test_progress_events_name_phase_and_waiting_pid(
     db_url: str, helper: asyncpg.Connection
 ) -> None:
-    tr = helper.transaction()
-    await tr.start()
-    await helper.execute(
-        "INSERT INTO scheduled_tasks (user_id, task_type, status, scheduled_for) "
-        "VALUES (1, 'reminder', 'pending', now())"
-    )
+    await hold_write(helper, "scheduled_tasks")
     seen_wait = asyncio.Event()
 
     def on_event(e: ev.Event, _r: MigrationRunner) -> None:
@@ -201,7 +187,7 @@ async def test_progress_events_name_phase_and_waiting_pid(
 
     async def release() -> None:
         await seen_wait.wait()
-        await tr.rollback()
+        await helper.execute("ROLLBACK")
 
     task = asyncio.create_task(release())
     options = RunOptions(lock_timeout_s=60, lock_retries=0, progress_interval_s=0.05)

@@ -13,6 +13,7 @@ from console.core import events as ev
 from console.core.run import MigrationRunner, RunOptions
 from console.core.waits import WaitReport, analyse
 from tests.db.engine import of, run_migration
+from tests.helpers import hold_write
 
 Connect = Callable[[str], Awaitable[asyncpg.Connection]]
 
@@ -122,10 +123,7 @@ async def test_concurrently_waits_on_writer_and_says_so(
     db_url: str, sessions: Connect, tmp_path: Path
 ) -> None:
     writer = await sessions("billing-writer")
-    await writer.execute(
-        "BEGIN; INSERT INTO call_costs (user_id, billing_date, amount_cents) "
-        "VALUES (1, current_date, 5)"
-    )
+    await hold_write(writer, "call_costs")
     released = asyncio.Event()
 
     def on_event(e: ev.Event, _runner: MigrationRunner) -> None:

@@ -7,10 +7,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
 from console.core.run import RunOptions
 from console.core.service import ConsoleService, Overview
 from console.core.settings import ConnectionSettings, resolve_connection
 from console.tui.app import MigrationConsoleApp
+from console.tui.dialogs.confirm import ConfirmModal
 from tests.helpers import MIGRATIONS
 
 # A fixed, plausible URL shown on screen in snapshots (the real one has a random
@@ -70,3 +74,15 @@ async def until(predicate: Callable[[], object], limit_s: float = 30.0) -> None:
         if loop.time() > end:
             raise AssertionError("the console never reached the expected state")
         await asyncio.sleep(0.05)
+
+
+async def loaded(app: MigrationConsoleApp) -> None:
+    """The migrations table has the shipped migration's row from the database."""
+    await until(lambda: app.query_one("#migrations-table", DataTable).row_count == 1)
+
+
+async def press_and_confirm(pilot: Pilot[int], *keys: str) -> None:
+    """Press keys that open a confirmation, and answer yes."""
+    await pilot.press(*keys)
+    await until(lambda: isinstance(pilot.app.screen, ConfirmModal))
+    await pilot.press("y")

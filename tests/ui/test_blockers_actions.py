@@ -11,8 +11,8 @@ from textual.widgets import DataTable
 from console.core.run import RunOptions
 from console.tui.dialogs.confirm import ConfirmModal
 from console.tui.widgets.blockers import BlockersPanel
-from tests.helpers import OTHER_ROLE, with_user
-from tests.ui.harness import make_app, until
+from tests.helpers import OTHER_ROLE, hold_write, with_user
+from tests.ui.harness import loaded, make_app, press_and_confirm, until
 
 
 def _select(app, pid: int) -> None:  # type: ignore[no-untyped-def]
@@ -23,17 +23,12 @@ def _select(app, pid: int) -> None:  # type: ignore[no-untyped-def]
 async def test_terminate_blocker_after_confirmation_then_migration_finishes(
     db_url: str, helper: asyncpg.Connection, tmp_path: Path
 ) -> None:
-    await helper.execute(
-        "BEGIN; INSERT INTO conversation_messages (user_id, contact_id, message_type, body, "
-        "created_at) VALUES (1, 1, 'sms', 'forgotten transaction', now())"
-    )
+    await hold_write(helper)
     pid = helper.get_server_pid()
     app = make_app(db_url, tmp_path, options=RunOptions(lock_timeout_s=120, lock_retries=0))
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(lambda: app.query_one("#migrations-table", DataTable).row_count == 1)
-        await pilot.press("r")
-        await until(lambda: isinstance(app.screen, ConfirmModal))
-        await pilot.press("y")
+        await loaded(app)
+        await press_and_confirm(pilot, "r")
         await pilot.press("4")
         table = app.query_one("#blockers-table", DataTable)
         await until(
@@ -95,7 +90,7 @@ async def test_read_only_hides_actions_and_connects_read_only(
     await helper.execute("BEGIN; SELECT count(*) FROM call_costs")
     app = make_app(db_url, tmp_path, read_only=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(lambda: app.query_one("#migrations-table", DataTable).row_count == 1)
+        await loaded(app)
         assert app.check_action("run", ()) is False
         assert app.check_action("rollback", ()) is False
         await pilot.press("r")

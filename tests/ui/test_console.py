@@ -16,7 +16,8 @@ from console.tui.dialogs.signoff import SignOffModal
 from console.tui.widgets.blockers import BlockersPanel
 from console.tui.widgets.checklist import ChecklistItem
 from console.tui.widgets.run_log import RunPanel
-from tests.ui.harness import make_app, until
+from tests.helpers import hold_write
+from tests.ui.harness import loaded, make_app, press_and_confirm, until
 
 NAME = "add_composite_indexes_20251123"
 INDEXES = (
@@ -87,13 +88,11 @@ async def test_run_from_checklist_streams_log_and_records(
 ) -> None:
     app = make_app(db_url, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(lambda: app.query_one("#migrations-table", DataTable).row_count == 1)
+        await loaded(app)
         await pilot.press("enter")
         await until(lambda: len(app.query(ChecklistItem)) == 8)
         app.query_one("#item-execute", ChecklistItem).focus()
-        await pilot.press("enter")
-        await until(lambda: isinstance(app.screen, ConfirmModal))
-        await pilot.press("y")
+        await press_and_confirm(pilot, "enter")
         await until(lambda: app.last_result is not None)
         assert app.last_result is not None and app.last_result.status == "succeeded"
         panel = app.query_one(RunPanel)
@@ -119,10 +118,8 @@ async def test_blockers_panel_shows_session_blocking_the_migration(
     app = make_app(db_url, tmp_path, options=RunOptions(lock_timeout_s=60, lock_retries=0))
     try:
         async with app.run_test(size=(120, 40)) as pilot:
-            await until(lambda: app.query_one("#migrations-table", DataTable).row_count == 1)
-            await pilot.press("r")
-            await until(lambda: isinstance(app.screen, ConfirmModal))
-            await pilot.press("y")
+            await loaded(app)
+            await press_and_confirm(pilot, "r")
             await until(lambda: app.runner is not None)
             await pilot.press("4")
             panel = app.query_one(BlockersPanel)
@@ -143,19 +140,12 @@ async def test_blockers_panel_shows_session_blocking_the_migration(
 async def test_cancel_running_migration(
     db_url: str, helper: asyncpg.Connection, tmp_path: Path
 ) -> None:
-    tr = helper.transaction()
-    await tr.start()
-    await helper.execute(
-        "INSERT INTO conversation_messages (user_id, contact_id, message_type, body, created_at) "
-        "VALUES (1, 1, 'sms', 'held open', now())"
-    )
+    await hold_write(helper)
     app = make_app(db_url, tmp_path, options=RunOptions(lock_timeout_s=120, lock_retries=0))
     try:
         async with app.run_test(size=(80, 24)) as pilot:
-            await until(lambda: app.query_one("#migrations-table", DataTable).row_count == 1)
-            await pilot.press("r")
-            await until(lambda: isinstance(app.screen, ConfirmModal))
-            await pilot.press("y")
+            await loaded(app)
+            await press_and_confirm(pilot, "r")
             panel = app.query_one(RunPanel)
             await until(lambda: any("waiting for pid" in line for line in panel.lines))
             await pilot.press("x")
@@ -163,16 +153,14 @@ async def test_cancel_running_migration(
             await pilot.press("n")  # keep running: nothing happens
             await pilot.pause()
             assert app.runner is not None
-            await pilot.press("x")
-            await until(lambda: isinstance(app.screen, ConfirmModal))
-            await pilot.press("y")
+            await press_and_confirm(pilot, "x")
             await until(lambda: app.last_result is not None)
             result = app.last_result
             assert result is not None and result.status == "cancelled"
             assert result.invalid_indexes == [INDEXES[0]]
             assert any("INVALID index left" in line for line in panel.lines)
     finally:
-        await tr.rollback()
+        await helper.execute("ROLLBACK")
     data = tomllib.loads((tmp_path / "history.toml").read_text())
     assert data["runs"][-1]["status"] == "cancelled"
 
@@ -182,10 +170,8 @@ async def test_rollback_asks_and_drops(
 ) -> None:
     app = make_app(db_url, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(lambda: app.query_one("#migrations-table", DataTable).row_count == 1)
-        await pilot.press("r")
-        await until(lambda: isinstance(app.screen, ConfirmModal))
-        await pilot.press("y")
+        await loaded(app)
+        await press_and_confirm(pilot, "r")
         await until(lambda: app.last_result is not None)
         assert await count_indexes(helper) == 4
         app.last_result = None
@@ -197,9 +183,7 @@ async def test_rollback_asks_and_drops(
         await pilot.pause()
         assert app.last_result is None
         assert await count_indexes(helper) == 4
-        await pilot.press("b")
-        await until(lambda: isinstance(app.screen, ConfirmModal))
-        await pilot.press("y")
+        await press_and_confirm(pilot, "b")
         await until(lambda: app.last_result is not None)
         assert app.last_result is not None and app.last_result.action == "rollback"
         assert app.last_result.status == "succeeded"
@@ -215,15 +199,11 @@ async def test_quit_during_run_asks_and_cancels(
     app = make_app(db_url, tmp_path, options=RunOptions(lock_timeout_s=120, lock_retries=0))
     try:
         async with app.run_test(size=(80, 24)) as pilot:
-            await until(lambda: app.query_one("#migrations-table", DataTable).row_count == 1)
-            await pilot.press("r")
-            await until(lambda: isinstance(app.screen, ConfirmModal))
-            await pilot.press("y")
+            await loaded(app)
+            await press_and_confirm(pilot, "r")
             panel = app.query_one(RunPanel)
             await until(lambda: any(line.startswith("[3/7]") for line in panel.lines))
-            await pilot.press("q")
-            await until(lambda: isinstance(app.screen, ConfirmModal))
-            await pilot.press("y")
+            await press_and_confirm(pilot, "q")
             await until(lambda: app.return_value is not None)
         assert app.return_value == 130
     finally:
@@ -241,7 +221,7 @@ async def test_lost_connection_shows_banner_and_recovers(
     app = make_app(db_url, tmp_path, refresh_s=0.2)
     async with app.run_test(size=(80, 24)) as pilot:
         banner = app.query_one("#banner")
-        await until(lambda: app.query_one("#migrations-table", DataTable).row_count == 1)
+        await loaded(app)
         await pilot.press("4")
         panel = app.query_one(BlockersPanel)
         await until(lambda: "refresh every" in str(app.query_one("#blockers-status").render()))
@@ -267,7 +247,7 @@ async def test_lost_connection_shows_banner_and_recovers(
 async def test_baseline_run_monitor_shows_before_and_after(db_url: str, tmp_path: Path) -> None:
     app = make_app(db_url, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(lambda: app.query_one("#migrations-table", DataTable).row_count == 1)
+        await loaded(app)
         await pilot.press("enter")
         await until(lambda: len(app.query(ChecklistItem)) == 8)
         baseline = app.query_one("#item-baseline", ChecklistItem)
@@ -275,9 +255,7 @@ async def test_baseline_run_monitor_shows_before_and_after(db_url: str, tmp_path
         await pilot.press("enter")
         await until(lambda: baseline.state.state == "done")
         assert "Seq Scan" in baseline.state.note
-        await pilot.press("r")
-        await until(lambda: isinstance(app.screen, ConfirmModal))
-        await pilot.press("y")
+        await press_and_confirm(pilot, "r")
         await until(lambda: app.last_result is not None)
         await pilot.press("2")
         monitor = app.query_one("#item-monitor", ChecklistItem)

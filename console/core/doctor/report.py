@@ -50,9 +50,6 @@ class DoctorReport:
         """True when no check failed (warnings allowed)."""
         return not self.failures
 
-    def named(self, name: str) -> list[Check]:
-        return [c for c in self.checks if c.name == name]
-
 
 # Every query the doctor runs is bounded: the monitor session's statement_timeout on the
 # server, and this on the client (a network that stops answering).

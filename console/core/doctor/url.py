@@ -34,7 +34,6 @@ RAILWAY_CONTEXT_VARS = (
     "RAILWAY_PRIVATE_DOMAIN",
 )
 PGBOUNCER_PORTS = {6432: "PgBouncer's default port", 6543: "Supabase's transaction pooler port"}
-VERIFYING_MODES = ("verify-ca", "verify-full")
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 RESOLVED, UNRESOLVED, SLOW, NOT_APPLICABLE = "resolved", "unresolved", "slow", "n/a"

@@ -7,6 +7,7 @@ between items in order.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from rich.text import Text
@@ -117,17 +118,8 @@ class ChecklistPanel(VerticalScroll, can_focus=False):
             f"Checklist for {migration}: {done} of {len(items)} done"
         )
 
-    def set_running(self, key: str, running: bool) -> None:
+    def mark_running(self, key: str) -> None:
+        """Until the console's work on the item ends and the checklist is shown again."""
         for widget in self.query(ChecklistItem):
             if widget.item.key == key:
-                state = widget.state
-                widget.update_state(
-                    ItemState(
-                        state.key,
-                        "running" if running else state.state,
-                        state.by,
-                        state.at,
-                        state.note,
-                        state.detail,
-                    )
-                )
+                widget.update_state(replace(widget.state, state="running"))

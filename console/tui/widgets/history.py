@@ -7,12 +7,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Label
 
 from console.core.history import HistoryData
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+from console.core.narrate import duration
 
 
 class HistoryPanel(Vertical):
@@ -41,7 +36,7 @@ class HistoryPanel(Vertical):
                 r.migration,
                 r.action,
                 r.status,
-                _duration(r.duration_s),
+                "-" if r.duration_s is None else duration(r.duration_s),
                 r.executed_by,
                 (r.error or "")[:80],
             )

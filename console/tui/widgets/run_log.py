@@ -13,62 +13,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Log, ProgressBar, Static
 
 from console.core import events as ev
+from console.core.narrate import duration, event_lines, progress_text
 
 MAX_LINES = 20_000
 FLUSH_S = 0.1
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 120:
-        return f"{seconds:.2f} s"
-    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
-
-
-def _short(sql: str, width: int = 90) -> str:
-    text = " ".join(sql.split())
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def format_event(e: ev.Event, total: int) -> list[str]:
-    """The log lines for one run event (plain text: the log file gets the same)."""
-    if isinstance(e, ev.RunStarted):
-        return [
-            f"▶ {e.action} {e.migration} on {e.database} (migration session pid {e.pid})",
-            f"  {e.reason}",
-        ]
-    if isinstance(e, ev.StatementStarted):
-        again = f" (attempt {e.attempt})" if e.attempt > 1 else ""
-        return [f"[{e.number}/{total}] line {e.line}{again}: {_short(e.sql)}"]
-    if isinstance(e, ev.StatementFinished):
-        return [f"      ✓ {e.status} in {_duration(e.duration_s)}"]
-    if isinstance(e, ev.StatementFailed):
-        code = f" [SQLSTATE {e.sqlstate}]" if e.sqlstate else ""
-        return [f"      ✗ {e.message}{code} after {_duration(e.duration_s)}"]
-    if isinstance(e, ev.ServerNotice):
-        return [f"      {e.severity}: {e.message}"]
-    if isinstance(e, ev.LockRetry):
-        return [
-            f"      ↻ attempt {e.attempt} of {e.attempts} gave up waiting for a lock "
-            f"({e.message}); retrying in {e.wait_s:.1f} s"
-        ]
-    if isinstance(e, ev.InvalidIndex):
-        return [f"      ! INVALID index {e.index}: {e.action}"]
-    if isinstance(e, ev.Waiting):
-        return [f"      ⏳ waiting: {e.reason}"]
-    if isinstance(e, ev.TransactionRolledBack):
-        return [f"      ↺ {e.reason}"]
-    if isinstance(e, ev.CancelRequested):
-        return [f"      cancelling the statement on the server (pid {e.pid})…"]
-    if isinstance(e, ev.RunFinished):
-        r = e.result
-        lines = [f"■ {r.action} {r.status} in {_duration(r.duration_s)}"]
-        if r.error:
-            lines.append(f"  {r.error}")
-        lines += [f"  INVALID index left: {name}" for name in r.invalid_indexes]
-        return lines
-    return []
 
 
 class RunPanel(Vertical):
@@ -127,14 +75,14 @@ class RunPanel(Vertical):
             return
         if isinstance(e, ev.StatementFinished) and self._phase:
             self.query_one("#run-progress", ProgressBar).update(total=100, progress=100)
-        self._pending.extend(format_event(e, self._total))
+        self._pending.extend(text for _tone, text in event_lines(e, self._total))
         if isinstance(e, ev.RunFinished):
             self.flush()
             self._started = None
             self.query_one("#run-progress-row").add_class("-idle")
             where = f" · log {self.log_path}" if self.log_path else ""
             self._current = (
-                f"{e.result.action} {e.result.status} in {_duration(e.result.duration_s)}{where}"
+                f"{e.result.action} {e.result.status} in {duration(e.result.duration_s)}{where}"
             )
             self._tick()
             if self._file is not None:
@@ -146,15 +94,12 @@ class RunPanel(Vertical):
         bar = self.query_one("#run-progress", ProgressBar)
         if e.fraction is not None:
             bar.update(total=100, progress=round(e.fraction * 100))
-        phase = e.phase
-        if e.lockers_total:
-            phase += f" · lockers {e.lockers_done}/{e.lockers_total}"
-        if e.current_locker_pid:
-            phase += f" · waiting for pid {e.current_locker_pid}"
-        if phase != self._phase:
-            self._phase = phase
-            self._pending.append(f"      … {phase}")
-        self.query_one("#run-phase", Label).update(phase)
+        # The log gets a line when the phase or whom it waits for changes, not per poll.
+        key = f"{e.phase} {e.lockers_done}/{e.lockers_total} {e.current_locker_pid}"
+        if key != self._phase:
+            self._phase = key
+            self._pending.extend(text for _tone, text in event_lines(e, self._total))
+        self.query_one("#run-phase", Label).update(progress_text(e))
 
     def flush(self) -> None:
         if not self._pending:
@@ -174,7 +119,7 @@ class RunPanel(Vertical):
         elapsed = time.monotonic() - self._started
         where = f" · log {self.log_path}" if self.log_path else ""
         self.query_one("#run-status", Static).update(
-            f"running {self._current} · elapsed {_duration(elapsed)} · x cancels{where}"
+            f"running {self._current} · elapsed {duration(elapsed)} · x cancels{where}"
         )
 
     @property
