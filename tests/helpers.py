@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import tomllib
 import subprocess
 import sys
 import time
@@ -121,3 +123,28 @@ def spawn_cli(*args: str, url: str, cwd: Path) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+async def run_log(history: Path, limit_s: float = 30) -> Path:
+    """The event log of the run recorded as running in ``history``, once it is there."""
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        if history.exists():
+            runs = tomllib.loads(history.read_text()).get("runs", [])
+            running = [r for r in runs if r.get("status") == "running" and r.get("log")]
+            if running:
+                return Path(running[-1]["log"])
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no running record in {history}")
+
+
+async def logged(log: Path, event: str, limit_s: float = 30, **fields: object) -> dict:
+    """The first event of that kind (with those fields) in a run's event log, once written."""
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        for line in log.read_text().splitlines():
+            data = json.loads(line) if line.strip() else {}
+            if data.get("event") == event and all(data.get(k) == v for k, v in fields.items()):
+                return data
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {event} {fields} in {log}")

@@ -3,31 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import signal
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
 
-from console.cli import render
 from console.cli.render import out, print_json, table
-from console.core import recording, waits
+from console.core import waits
 from console.core.errors import BadInput, ExitCode
 from console.core.history import HistoryStore
 from console.core.migration_file import parse_migration, resolve_migration
 from console.core.model import DOWN, UP, Migration
 from console.core.narrate import duration
 from console.core.plan import plan_migration
-from console.core.run import MigrationRunner, RunOptions
 from console.core.settings import (
     ConnectionSettings,
     Redactor,
     default_operator,
-    railway_context,
     resolve_connection,
 )
 from console.db import activity
@@ -70,11 +64,6 @@ def redact_any(ns: argparse.Namespace, text: str) -> str:
 
 def load_migration(ns: argparse.Namespace) -> Migration:
     return parse_migration(resolve_migration(ns.migration, migrations_dir(ns)))
-
-
-async def dispatch(ns: argparse.Namespace) -> int:
-    handler = COMMANDS[ns.command]
-    return await handler(ns)
 
 
 # -- status ---------------------------------------------------------------------------
@@ -153,99 +142,6 @@ async def cmd_plan(ns: argparse.Namespace) -> int:
     else:
         out.print("lint (squawk): no findings")
     return ExitCode.OK
-
-
-# -- run / rollback ---------------------------------------------------------------------
-
-
-def _confirm(question: str) -> bool:
-    if not sys.stdin.isatty():
-        raise BadInput(
-            "Refusing to change the database without confirmation: there is no terminal to ask on.",
-            "Pass --yes to confirm in advance.",
-        )
-    out.print(question + " [y/N] ", end="")
-    try:
-        answer = input()
-    except EOFError:
-        return False
-    return answer.strip().lower() in ("y", "yes")
-
-
-async def cmd_run(ns: argparse.Namespace) -> int:
-    action = ns.command
-    if _get(ns, "read_only"):
-        raise BadInput(
-            f"--read-only monitors only: it does not {action} migrations.",
-            "Run the command again without --read-only.",
-        )
-    migration = load_migration(ns)
-    s = settings(ns)
-    store = HistoryStore(history_path(ns), redact=s.redact)
-    store.load()  # refuse a corrupt history before touching the database
-    options = RunOptions(
-        lock_timeout_s=ns.lock_timeout,
-        lock_retries=ns.lock_retries,
-        backoff_s=ns.retry_backoff,
-        statement_timeout_s=ns.statement_timeout,
-    )
-    _check_options(options)
-    operator = _get(ns, "operator") or default_operator()
-    recorder = recording.recorder(
-        store, operator=operator, environment=railway_context(), database=s.display, notes=ns.notes
-    )
-    async with MigrationRunner(s, migration, action, options, recorder=recorder) as runner:
-        if not ns.yes:
-            what = _summary(runner)
-            if not _confirm(what):
-                out.print("Nothing was done.")
-                return ExitCode.OK
-        printer = render.EventPrinter()
-        loop = asyncio.get_running_loop()
-        main_task = asyncio.current_task()
-        presses = 0
-
-        def on_sigint() -> None:
-            nonlocal presses
-            presses += 1
-            if presses == 1:
-                render.err.print("Cancelling on the server… (press Ctrl-C again to stop waiting)")
-                runner.request_cancel()
-            elif main_task is not None:
-                main_task.cancel()
-
-        try:
-            loop.add_signal_handler(signal.SIGINT, on_sigint)
-        except (NotImplementedError, RuntimeError):
-            pass
-        try:
-            result = await runner.execute(printer)
-        finally:
-            try:
-                loop.remove_signal_handler(signal.SIGINT)
-            except (NotImplementedError, RuntimeError):
-                pass
-    out.print(f"  recorded in {store.path}")
-    return {"succeeded": ExitCode.OK, "cancelled": ExitCode.INTERRUPTED}.get(
-        result.status, ExitCode.FAILED
-    )
-
-
-def _check_options(o: RunOptions) -> None:
-    if o.lock_timeout_s <= 0 or o.lock_retries < 0 or o.backoff_s < 0 or o.statement_timeout_s < 0:
-        raise BadInput(
-            "Timeouts and retries must be positive numbers (--lock-timeout > 0, the others >= 0).",
-            "See `migration-console run --help`.",
-        )
-
-
-def _summary(runner: MigrationRunner) -> str:
-    sp = runner.plan
-    verb = "Roll back" if runner.action == "rollback" else "Run"
-    lines = [f"{verb} {runner.migration.name} on {runner.settings.display} ({sp.reason}):"]
-    for p in sp.statements:
-        lines.append(f"  {p.statement.number}. {p.statement.first_line}")
-    return escape("\n".join(lines) + "\n" + verb + " now?")
 
 
 # -- verify -------------------------------------------------------------------------------
@@ -459,8 +355,6 @@ async def cmd_console(ns: argparse.Namespace, s: ConnectionSettings | None = Non
 COMMANDS = {
     "status": cmd_status,
     "plan": cmd_plan,
-    "run": cmd_run,
-    "rollback": cmd_run,
     "verify": cmd_verify,
     "blockers": cmd_blockers,
     "history": cmd_history,

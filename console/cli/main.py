@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from console import __version__
 from console.core.errors import ConsoleError, ExitCode
 
-EPILOG = """exit codes: 0 success; 1 migration failed or verification mismatch;
+EPILOG = """exit codes: 0 success; 1 migration failed or interrupted, or verification mismatch;
 2 bad input or configuration; 3 cannot connect or not permitted;
 4 another run holds the migration's lock; 130 interrupted."""
 
@@ -59,38 +61,51 @@ def _common() -> argparse.ArgumentParser:
     return p
 
 
-def _run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("migration", help="file stem (add_composite_indexes_20251123) or path")
-    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+DURATION = "DURATION"  # PostgreSQL's syntax: 500ms, 5s, 2min, 1h; a bare number is seconds
+
+
+def _timing_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--lock-timeout",
-        type=float,
-        default=5.0,
-        metavar="S",
-        help="seconds one statement may wait for a lock (default 5)",
+        default="5s",
+        metavar=DURATION,
+        help="how long a statement may wait to take its table lock (default 5s); a concurrent "
+        "statement waiting for other transactions is never cut short by it",
     )
     p.add_argument(
         "--lock-retries",
         type=int,
         default=5,
         metavar="N",
-        help="extra attempts after a lock timeout (default 5)",
+        help="extra attempts after a lock timeout or deadlock (default 5)",
     )
     p.add_argument(
         "--retry-backoff",
-        type=float,
-        default=2.0,
-        metavar="S",
-        help="first pause between attempts, doubled each time, at most 30 s (default 2)",
+        default="2s",
+        metavar=DURATION,
+        help="first pause between attempts, doubled each time, at most 30 s; it ends as soon "
+        "as the sessions that blocked the attempt let go (default 2s)",
     )
     p.add_argument(
         "--statement-timeout",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="seconds one statement may run; 0 = no limit (default 0)",
+        default="0",
+        metavar=DURATION,
+        help="how long one statement may run; 0 = no limit (default 0)",
+    )
+    p.add_argument(
+        "--max-wait",
+        default="0",
+        metavar=DURATION,
+        help="how long a concurrent statement may wait for other transactions before the run "
+        "gives up, naming the holder; 0 = no limit (default 0)",
     )
     p.add_argument("--notes", default="", help="a note for history.toml")
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("migration", help="file stem (add_composite_indexes_20251123) or path")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    _timing_options(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,8 +128,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("migration")
     p.add_argument("--rollback", action="store_true", help="plan the down section")
     p.add_argument("--json", action="store_true")
-    _run_options(add("run", "run a migration's up section"))
-    _run_options(add("rollback", "run a migration's down section"))
+    _run_options(
+        add("run", "run a migration's up section (in a runner that outlives the terminal)")
+    )
+    _run_options(add("rollback", "run a migration's down section (the same way)"))
+    p = add("attach", "follow a run from any terminal: its log so far, then live until it ends")
+    p.add_argument("migration", nargs="?", help="the migration (default: the latest run)")
+    p = add("cancel", "cancel a running migration's statement on the server and record the run")
+    p.add_argument("migration")
+    p = add("recover", "an interrupted run (its runner went away): adopt, resume or mark it")
+    p.add_argument("migration")
+    choice = p.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--adopt", action="store_true", help="wait for its orphaned statement; record the outcome"
+    )
+    choice.add_argument(
+        "--resume", action="store_true", help="run again, skipping what took effect"
+    )
+    choice.add_argument("--mark", metavar="NOTE", help="record the run as interrupted, with a note")
+    p.add_argument("-y", "--yes", action="store_true", help="resume without asking")
+    _timing_options(p)
     p = add("verify", "check the migration's indexes and verification queries")
     p.add_argument("migration")
     p.add_argument("--json", action="store_true")
@@ -157,11 +190,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(_opt(ns, "debug", False)) or os.environ.get("MIGRATION_CONSOLE_DEBUG") == "1"
     if ns.command is None:
         ns.command = "console"  # no command: open the console on DATABASE_URL
-    from console.cli import commands
     from console.cli.render import error
 
     try:
-        return int(asyncio.run(commands.dispatch(ns)))
+        result = handler(ns.command)(ns)
+        if inspect.iscoroutine(result):
+            result = asyncio.run(result)
+        return int(result)
     except ConsoleError as exc:
         if debug:
             raise
@@ -182,6 +217,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "Run again with --debug to see the traceback, and report it.",
         )
         return ExitCode.FAILED
+
+
+def handler(command: str) -> Callable[[argparse.Namespace], Any]:
+    """The command's function: run commands launch a runner (no event loop may be
+    running when they fork), the others are coroutines."""
+    from console.cli import commands, runs
+
+    return {**commands.COMMANDS, **runs.COMMANDS}[command]
 
 
 def entry() -> None:

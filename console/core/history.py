@@ -48,8 +48,8 @@ PENDING, APPLIED, FAILED, CANCELLED, ROLLED_BACK = (
     "rolled back",
 )
 RUN, ROLLBACK = "run", "rollback"
-SUCCEEDED = "succeeded"
-RUN_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
+SUCCEEDED, RUNNING, INTERRUPTED = "succeeded", "running", "interrupted"
+RUN_STATUSES = (SUCCEEDED, FAILED, CANCELLED, RUNNING, INTERRUPTED)
 SQL_CHARS = 200
 
 _FIX = "fix it or move it aside; nothing was written."
@@ -95,6 +95,10 @@ class RunRecord:
     invalid_indexes: list[str] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)  # what/pid/at/by
     duration_s: float | None = None  # computed from the timestamps when None
+    run_id: str = ""  # names the record while it is updated
+    runner_pid: int | None = None  # the runner process, and the host it runs on
+    host: str = ""
+    log: str = ""  # the run's event log (JSON lines)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_toml(self) -> dict[str, Any]:
@@ -102,25 +106,32 @@ class RunRecord:
             raise ValueError(f"action must be run or rollback, not {self.action!r}")
         if self.status not in RUN_STATUSES:
             raise ValueError(f"status must be one of {RUN_STATUSES}, not {self.status!r}")
-        if self.started_at is None or self.finished_at is None:
-            raise ValueError("a run record needs started_at and finished_at")
-        started, finished = _utc(self.started_at), _utc(self.finished_at)
+        if self.started_at is None:
+            raise ValueError("a run record needs started_at")
+        if self.finished_at is None and self.status not in (RUNNING, INTERRUPTED):
+            raise ValueError("a finished run record needs finished_at")
+        started = _utc(self.started_at)
+        finished = _utc(self.finished_at) if self.finished_at else None
         duration = self.duration_s
-        if duration is None:
+        if duration is None and finished is not None:
             duration = (finished - started).total_seconds()
         out = dict(self.extra)
         out.update(
             migration=self.migration,
             action=self.action,
             status=self.status,
+            run_id=self.run_id or None,
             started_at=started,
             finished_at=finished,
-            duration_s=round(duration, 3),
+            duration_s=None if duration is None else round(duration, 3),
             executed_by=self.executed_by,
             environment={k: str(v) for k, v in self.environment.items() if v},
             database=self.database,
+            runner_pid=self.runner_pid,
+            host=self.host or None,
+            log=self.log or None,
         )
-        if self.status == FAILED and self.error:
+        if self.status in (FAILED, INTERRUPTED) and self.error:
             out["error"] = self.error
         out["notes"] = self.notes
         if self.invalid_indexes:
@@ -133,7 +144,7 @@ class RunRecord:
     @property
     def summary(self) -> str:
         """A short result for the migrations table, e.g. "run succeeded in 12.3 s"."""
-        if self.status == FAILED and self.error:
+        if self.status in (FAILED, INTERRUPTED) and self.error:
             return f"{self.action} failed: {first_sentence(self.error)}"
         secs = self.duration_s
         if secs is None and self.started_at and self.finished_at:
@@ -247,7 +258,8 @@ class HistoryStore:
     # -- writing ---------------------------------------------------------------
 
     def append_run(self, run: RunRecord) -> None:
-        """Add a ``[[runs]]`` record and bring the migration's ``[[migrations]]`` row up to date."""
+        """Add (or complete) a ``[[runs]]`` record and bring the migration's
+        ``[[migrations]]`` row up to date."""
         record = run.to_toml()
         if run.status == SUCCEEDED:
             status = APPLIED if run.action == RUN else ROLLED_BACK
@@ -256,7 +268,7 @@ class HistoryStore:
         started = record["started_at"]
 
         def change(raw: dict[str, Any]) -> None:
-            raw.setdefault("runs", []).append(record)
+            _put_run(raw, record)
             row = _find_row(raw, run.migration)
             if row is None:
                 row = {"migration": run.migration}
@@ -264,6 +276,38 @@ class HistoryStore:
             row.update(
                 date=started.date(), status=status, executed_by=run.executed_by, notes=run.summary
             )
+
+        self.update(change)
+
+    finish_run = append_run
+
+    def start_run(self, run: RunRecord) -> None:
+        """The record of a run that has just started (status "running"), under its run_id."""
+        record = run.to_toml()
+        self.update(lambda raw: _put_run(raw, record))
+
+    def update_run(self, run_id: str, fn: Callable[[dict[str, Any]], None]) -> bool:
+        """Change the raw ``[[runs]]`` record with this run_id in place; False if there is none."""
+        found = False
+
+        def change(raw: dict[str, Any]) -> None:
+            nonlocal found
+            record = _find_run(raw, run_id)
+            if record is not None:
+                found = True
+                fn(record)
+
+        self.update(change)
+        return found
+
+    def add_action(self, run_id: str | None, action: dict[str, Any]) -> None:
+        """An operator's action: with the run it happened in, else in top-level [[actions]]."""
+        clean = _drop_none(action)
+
+        def change(raw: dict[str, Any]) -> None:
+            record = _find_run(raw, run_id) if run_id else None
+            target = record if record is not None else raw
+            target.setdefault("actions", []).append(clean)
 
         self.update(change)
 
@@ -359,6 +403,30 @@ class HistoryStore:
                     pass
 
 
+def _find_run(raw: dict[str, Any], run_id: str | None) -> dict[str, Any] | None:
+    if not run_id:
+        return None
+    return next((r for r in reversed(raw.get("runs", [])) if r.get("run_id") == run_id), None)
+
+
+def _put_run(raw: dict[str, Any], record: dict[str, Any]) -> None:
+    """Append the record, or replace the one with its run_id (keeping the actions that
+    faces recorded into it meanwhile)."""
+    runs = raw.setdefault("runs", [])
+    old = _find_run(raw, record.get("run_id"))
+    if old is None:
+        runs.append(record)
+        return
+    actions = list(old.get("actions", []))
+    for a in record.get("actions", []):
+        if a not in actions:
+            actions.append(a)
+    old.clear()
+    old.update(record)
+    if actions:
+        old["actions"] = actions
+
+
 def _find_row(raw: dict[str, Any], name: str) -> dict[str, Any] | None:
     return next((r for r in reversed(raw["migrations"]) if r.get("migration") == name), None)
 
@@ -405,6 +473,10 @@ _RUN_KEYS = {
     "notes": "str",
     "invalid_indexes": "list",
     "actions": "list",
+    "run_id": "str",
+    "runner_pid": "int",
+    "host": "str",
+    "log": "str",
 }
 _STATEMENT_DEFAULTS: dict[str, Any] = {"number": 0, "line": 0, "sql": "", "status": ""}
 _STATEMENT_KEYS = {

@@ -99,6 +99,9 @@ class StatementPlan:
     index: IndexSpec | None = None  # set for CREATE INDEX
     drops_index: str | None = None  # set for DROP INDEX: the index name
     creates_table: str | None = None  # set for CREATE TABLE
+    # CREATE INDEX / REINDEX / DROP INDEX / DETACH PARTITION … CONCURRENTLY: it waits for
+    # other transactions, and the console's lock policy treats those waits apart
+    concurrent: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,17 +7,11 @@ that a face may colour; the text itself carries no markup.
 from __future__ import annotations
 
 from console.core import events as ev
+from console.core.durations import duration
 
 Line = tuple[str, str]  # (tone, text)
 INDENT = "      "
-
-
-def duration(seconds: float) -> str:
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 120:
-        return f"{seconds:.2f} s"
-    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+__all__ = ["duration", "event_lines", "progress_text", "short_sql"]
 
 
 def short_sql(sql: str, width: int = 110) -> str:
@@ -26,15 +20,29 @@ def short_sql(sql: str, width: int = 110) -> str:
 
 
 def progress_text(e: ev.IndexProgress) -> str:
-    """The build's phase, lockers, whom it waits for, how far: "phase, lockers 0/1, ..."."""
+    """The build's phase, lockers, whom it waits for, how far: "phase, lockers 0/1, ...".
+    A waiting phase shows the wait, never the percentage of the phase before it."""
     parts = [e.phase]
     if e.lockers_total:
         parts.append(f"lockers {e.lockers_done}/{e.lockers_total}")
     if e.current_locker_pid:
         parts.append(f"waiting for pid {e.current_locker_pid}")
-    if e.fraction is not None:
+    if e.fraction is not None and not e.waiting:
         parts.append(f"{e.fraction:.0%}")
     return ", ".join(parts)
+
+
+def _pids(pids: tuple[int, ...]) -> str:
+    return ", ".join(f"pid {p}" for p in pids)
+
+
+_HELPER = {
+    ("monitor", "lost"): ("warn", "monitor session lost: the statement goes on; reconnecting"),
+    ("monitor", "reconnected"): ("note", "monitor session back"),
+    ("lock", "lost"): ("warn", "run-lock session lost: taking the run lock again"),
+    ("lock", "retaken"): ("note", "run lock taken again"),
+    ("lock", "taken"): ("error", "another session took the run lock; stopping before the next one"),
+}
 
 
 _INVALID = {
@@ -47,10 +55,17 @@ _INVALID = {
 def event_lines(e: ev.Event, total: int) -> list[Line]:
     """The lines for one event; ``total`` is the number of statements in the run."""
     if isinstance(e, ev.RunStarted):
-        return [
+        lines = [
             ("head", f"▶ {e.action} {e.migration} on {e.database} (migration session pid {e.pid})"),
             ("note", f"  {e.reason}"),
         ]
+        if e.runner_pid:
+            lines.append(("dim", f"  runner pid {e.runner_pid} on {e.host}; log {e.log}"))
+        return lines
+    if isinstance(e, ev.RunRefused):
+        return [("error", f"✗ {e.message} {e.hint}".rstrip())]
+    if isinstance(e, ev.StatementSkipped):
+        return [("dim", f"[{e.number}/{total}] skipped: {e.reason}")]
     if isinstance(e, ev.StatementStarted):
         again = f" (attempt {e.attempt})" if e.attempt > 1 else ""
         return [("step", f"[{e.number}/{total}] line {e.line}{again}: {short_sql(e.sql)}")]
@@ -62,13 +77,16 @@ def event_lines(e: ev.Event, total: int) -> list[Line]:
     if isinstance(e, ev.ServerNotice):
         return [("warn", f"{INDENT}{e.severity}: {e.message}")]
     if isinstance(e, ev.LockRetry):
+        early = f", or as soon as {_pids(e.blockers)} lets go" if e.blockers else ""
         return [
             (
                 "warn",
                 f"{INDENT}↻ attempt {e.attempt} of {e.attempts} gave up waiting for a lock "
-                f"({e.message}); retrying in {e.wait_s:.1f} s",
+                f"({e.message}); retrying in {duration(e.wait_s)}{early}",
             )
         ]
+    if isinstance(e, ev.RetryNow):
+        return [("note", f"{INDENT}↻ {_pids(e.blockers)} let go: retrying now")]
     if isinstance(e, ev.IndexProgress):
         return [("dim", f"{INDENT}… {progress_text(e)}")]
     if isinstance(e, ev.InvalidIndex):
@@ -76,7 +94,9 @@ def event_lines(e: ev.Event, total: int) -> list[Line]:
         text = _INVALID[e.action].format(index=e.index, on=on)
         return [("error" if e.action == "left" else "warn", f"{INDENT}! {text}")]
     if isinstance(e, ev.Waiting):
-        lines = [("warn", f"{INDENT}⏳ waiting: {e.reason}")]
+        how_long = f" {duration(e.waited_s)}" if e.waited_s >= 1 else ""
+        what = "for other transactions" if e.kind == ev.TRANSACTIONS_WAIT else "for a lock"
+        lines = [("warn", f"{INDENT}⏳ waiting{how_long} {what}: {e.reason}")]
         if e.blockers:
             lines.append(
                 (
@@ -86,6 +106,44 @@ def event_lines(e: ev.Event, total: int) -> list[Line]:
                 )
             )
         return lines
+    if isinstance(e, ev.WaitEnded):
+        what = "for other transactions" if e.kind == ev.TRANSACTIONS_WAIT else "for a lock"
+        who = f" ({e.who})" if e.who else ""
+        return [("note", f"{INDENT}waited {duration(e.waited_s)} {what}{who}")]
+    if isinstance(e, ev.MaxWaitReached):
+        head = f"{INDENT}‼ waited {duration(e.waited_s)} for other transactions (--max-wait)"
+        then = (
+            "the console asks the operator what to do; the build is kept meanwhile"
+            if e.asking
+            else "giving up the build"
+        )
+        return [("error", f"{head}: {then}; holder: {e.holder or 'unknown'}")]
+    if isinstance(e, ev.Decision):
+        return [("note", f"{INDENT}{e.by}: {e.what}")]
+    if isinstance(e, ev.HelperSession):
+        tone, text = _HELPER.get((e.role, e.state), ("note", f"{e.role} session {e.state}"))
+        detail = f" ({e.detail})" if e.detail else ""
+        return [(tone, f"{INDENT}{text}{detail}")]
+    if isinstance(e, ev.RecordProblem):
+        return [("error", f"! {e.message}")]
+    if isinstance(e, ev.RunnerLost):
+        return [
+            (
+                "error",
+                f"■ the runner (pid {e.runner_pid}) ended without recording an outcome: the run "
+                "is interrupted. `migration-console status` shows what the database holds; "
+                "`migration-console recover MIGRATION` adopts, resumes or marks it.",
+            )
+        ]
+    if isinstance(e, ev.RemoteEnded):
+        return [
+            (
+                "ok" if e.ok else "error",
+                f"■ the run of {e.migration} ended; the database shows it {e.state}"
+                f"{': ' + e.detail if e.detail else ''} (its record is in the history.toml "
+                "of the machine that ran it)",
+            )
+        ]
     if isinstance(e, ev.TransactionRolledBack):
         return [("warn", f"{INDENT}↺ {e.reason}")]
     if isinstance(e, ev.CancelRequested):

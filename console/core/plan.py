@@ -136,11 +136,12 @@ def _make(
     index: IndexSpec | None = None,
     drops_index: str | None = None,
     creates_table: str | None = None,
+    concurrent: bool = False,
 ) -> StatementPlan:
     blocks = LOCK_BLOCKS.get(lock, ()) if lock else ()
     return StatementPlan(
         stmt, kind, tuple(dict.fromkeys(t for t in targets if t)), lock, blocks, transactional,
-        index, drops_index, creates_table,
+        index, drops_index, creates_table, concurrent,
     )  # fmt: skip
 
 
@@ -248,7 +249,10 @@ def _index(stmt: Statement, node: ast.IndexStmt) -> StatementPlan:
     )
     kind = "CREATE INDEX CONCURRENTLY" if node.concurrent else "CREATE INDEX"
     lock = SUE if node.concurrent else SH
-    return _make(stmt, kind, [table], lock, transactional=not node.concurrent, index=spec)
+    return _make(
+        stmt, kind, [table], lock, transactional=not node.concurrent, index=spec,
+        concurrent=bool(node.concurrent),
+    )  # fmt: skip
 
 
 def _drop(stmt: Statement, node: ast.DropStmt) -> StatementPlan:
@@ -257,7 +261,10 @@ def _drop(stmt: Statement, node: ast.DropStmt) -> StatementPlan:
     if objtype == ObjectType.OBJECT_INDEX:
         names = ", ".join(_dotted(o) for o in objects) or None
         lock = SUE if node.concurrent else AX
-        return _make(stmt, kind, (), lock, transactional=not node.concurrent, drops_index=names)
+        return _make(
+            stmt, kind, (), lock, transactional=not node.concurrent, drops_index=names,
+            concurrent=bool(node.concurrent),
+        )  # fmt: skip
     if objtype in _TABLE_LIKE:
         return _make(stmt, kind, [_dotted(o) for o in objects], AX)
     if objtype in _ON_TABLE:
@@ -277,6 +284,7 @@ def _vacuum(stmt: Statement, node: ast.VacuumStmt) -> StatementPlan:
 def _alter_table(stmt: Statement, node: ast.AlterTableStmt) -> StatementPlan:
     on_index = node.objtype == ObjectType.OBJECT_INDEX
     tables, locks, transactional = [] if on_index else [_rel(node.relation)], [], True
+    concurrent = False
     for cmd in node.cmds or ():
         if not isinstance(cmd, ast.AlterTableCmd):
             continue
@@ -285,13 +293,15 @@ def _alter_table(stmt: Statement, node: ast.AlterTableStmt) -> StatementPlan:
         if isinstance(part, ast.PartitionCmd):
             tables.append(_rel(part.name))
             if cmd.subtype == AT.AT_DetachPartition and part.concurrent:
-                lock, transactional = SUE, False
+                lock, transactional, concurrent = SUE, False, True
         if isinstance(part, ast.Constraint) and part.contype == ConstrType.CONSTR_FOREIGN:
             lock = SRX if cmd.subtype == AT.AT_AddConstraint else lock
         tables.extend(_referenced_tables(cmd))
         locks.append(lock)
     kind = f"ALTER {_object_word(node.objtype)}"
-    return _make(stmt, kind, tables, heaviest(locks), transactional=transactional)
+    return _make(
+        stmt, kind, tables, heaviest(locks), transactional=transactional, concurrent=concurrent
+    )
 
 
 def _rename(stmt: Statement, node: ast.RenameStmt) -> StatementPlan:
@@ -339,7 +349,10 @@ def _reindex(stmt: Statement, node: ast.ReindexStmt) -> StatementPlan:
     )
     kind = "REINDEX CONCURRENTLY" if concurrent else "REINDEX"
     lock = SUE if concurrent else SH
-    return _make(stmt, kind, [table], lock, transactional=one_relation and not concurrent)
+    return _make(
+        stmt, kind, [table], lock, transactional=one_relation and not concurrent,
+        concurrent=concurrent,
+    )  # fmt: skip
 
 
 def _cluster(stmt: Statement, node: ast.ClusterStmt) -> StatementPlan:

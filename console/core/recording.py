@@ -1,11 +1,9 @@
-"""Turning a run's result into history.toml records, and reading the latest back."""
+"""Turning a run's result into a history.toml record."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from console.core.events import RunResult
-from console.core.history import HistoryStore, RunRecord, StatementRecord
+from console.core.history import RunRecord, StatementRecord
 
 
 def to_record(
@@ -35,22 +33,5 @@ def to_record(
         notes=notes,
         invalid_indexes=list(result.invalid_indexes),
         actions=[dict(a) for a in result.actions],
+        run_id=result.run_id,
     )
-
-
-def recorder(
-    store: HistoryStore,
-    *,
-    operator: str,
-    environment: dict[str, str],
-    database: str,
-    notes: str = "",
-) -> Callable[[RunResult], None]:
-    def record(result: RunResult) -> None:
-        store.append_run(
-            to_record(
-                result, operator=operator, environment=environment, database=database, notes=notes
-            )
-        )
-
-    return record

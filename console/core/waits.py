@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from console.core.durations import duration
 from console.core.locks import conflicts, lock_mode
 from console.db import activity, catalog
-from console.db.activity import LockEdge, Session
+from console.db.activity import LockEdge, LockWait, Session
 from console.db.connect import RUN, application_name
 
 MAX_DEPTH = 8
@@ -36,6 +37,11 @@ class WaitReport:
     progress: catalog.IndexProgress | None = None
     tree: list[TreeNode] = field(default_factory=list)
     reason: str = ""
+    wait: LockWait | None = None  # the lock the root waits for, and since when
+
+    @property
+    def direct_blockers(self) -> tuple[int, ...]:
+        return tuple(sorted(n.session.pid for n in self.tree if n.depth == -1))
 
     @property
     def blocking_root(self) -> set[int]:
@@ -126,7 +132,7 @@ def explain(report: WaitReport) -> str:
             "never touched the table"
         )
         return (
-            f"CREATE INDEX CONCURRENTLY (pid {root.pid}) is {p.phase} "
+            f"CREATE INDEX CONCURRENTLY (pid {root.pid}) is {p.phase}{_for(report.wait)} "
             f"({p.lockers_done} of {p.lockers_total} done): {why}; now waiting for {who}."
         )
     if not direct:
@@ -145,7 +151,12 @@ def explain(report: WaitReport) -> str:
         parts.append(f"{describe(holder)}{what}")
     queued = len(report.queued_behind_root)
     tail = f" {queued} session(s) are queued behind it." if queued else ""
-    return f"pid {root.pid} waits for " + " and ".join(parts).rstrip(";") + "." + tail
+    holders = " and ".join(parts).rstrip(";")
+    return f"pid {root.pid} waits{_for(report.wait)} for {holders}.{tail}"
+
+
+def _for(wait: LockWait | None) -> str:
+    return f" for {duration(wait.waited_s)}" if wait and wait.waited_s is not None else ""
 
 
 def run_session_pid(sessions: Sequence[Session], migration: str | None = None) -> int | None:
@@ -155,13 +166,21 @@ def run_session_pid(sessions: Sequence[Session], migration: str | None = None) -
     return found[0] if found else None
 
 
-async def analyse(conn: asyncpg.Connection, root_pid: int | None) -> WaitReport:
-    """The sessions, and, when a root is given, its lock tree, progress and explanation."""
+async def analyse(
+    conn: asyncpg.Connection, root_pid: int | None, extra_blockers: Sequence[int] = ()
+) -> WaitReport:
+    """The sessions, and, when a root is given, its lock tree, progress and explanation.
+
+    ``extra_blockers`` count as blocking the root even when it does not wait now: the
+    sessions that made a retried statement give up, while the run pauses before retrying."""
     sessions = await activity.sessions(conn)
     if root_pid is None:
         return WaitReport(None, sessions)
     progress = await catalog.progress(conn, root_pid)
-    extra = [progress.current_locker_pid] if progress and progress.current_locker_pid else []
+    wait = await activity.lock_wait(conn, root_pid)
+    extra = list(extra_blockers)
+    if progress and progress.current_locker_pid:
+        extra.append(progress.current_locker_pid)
     tree = build_tree(sessions, root_pid, extra)
     waiters = [n.session.pid for n in tree if n.session.waiting]
     holders = [n.session.pid for n in tree]
@@ -173,5 +192,5 @@ async def analyse(conn: asyncpg.Connection, root_pid: int | None) -> WaitReport:
         and e.holder != e.waiter
         and conflicts(lock_mode(e.wants), lock_mode(e.holds))
     ]
-    report = WaitReport(root_pid, sessions, edges, progress, tree)
-    return WaitReport(root_pid, sessions, edges, progress, tree, explain(report))
+    report = WaitReport(root_pid, sessions, edges, progress, tree, wait=wait)
+    return WaitReport(root_pid, sessions, edges, progress, tree, explain(report), wait)

@@ -96,3 +96,45 @@ async def cancel(conn: asyncpg.Connection, pid: int) -> bool:
 
 async def terminate(conn: asyncpg.Connection, pid: int) -> bool:
     return bool(await conn.fetchval(load("terminate_backend"), pid))
+
+
+@dataclass(frozen=True)
+class LockWait:
+    """The lock a backend waits for: on an object (a table), or for another transaction."""
+
+    locktype: str
+    mode: str
+    relation_oid: int | None
+    relation: str | None
+    waited_s: float | None  # None before PostgreSQL 14 (no pg_locks.waitstart)
+
+    @property
+    def for_transactions(self) -> bool:
+        """Waiting for other transactions to end, as concurrent statements do."""
+        return self.locktype in ("virtualxid", "transactionid")
+
+
+async def lock_wait(conn: asyncpg.Connection, pid: int) -> LockWait | None:
+    query = "lock_wait" if conn.get_server_version().major >= 14 else "lock_wait_pre14"
+    r = await conn.fetchrow(load(query), pid)
+    if r is None:
+        return None
+    return LockWait(r["locktype"], r["mode"], r["relation_oid"], r["relation"], r["waited_s"])
+
+
+async def cancel_if_lock_wait(conn: asyncpg.Connection, pid: int) -> bool:
+    """Cancel pid's statement only while it waits for a lock on an object."""
+    return bool(await conn.fetchval(load("cancel_if_lock_wait"), pid))
+
+
+async def relation_locks(
+    conn: asyncpg.Connection, pids: Sequence[int], relation_oid: int
+) -> list[tuple[int, str]]:
+    rows = await conn.fetch(load("relation_locks"), list(pids), relation_oid)
+    return [(r["pid"], r["mode"]) for r in rows]
+
+
+async def transactions_of(conn: asyncpg.Connection, pids: Sequence[int]) -> dict[int, object]:
+    """pid -> the start of its open transaction (None: no transaction); absent: gone."""
+    rows = await conn.fetch(load("transactions_of"), list(pids))
+    return {r["pid"]: r["xact_start"] for r in rows}

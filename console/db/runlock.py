@@ -52,3 +52,13 @@ async def holder(conn: asyncpg.Connection, migration: str) -> LockHolder | None:
         since=row["backend_start"],
         state=row["state"],
     )
+
+
+# Faces talk to a running migration's runner through NOTIFY on this channel; the
+# runner LISTENs on its run-lock session (idle, never in a transaction), so this
+# works from any machine that reaches the database.
+CHANNEL = "migration_console"
+
+
+async def notify(conn: asyncpg.Connection, payload: str) -> None:
+    await conn.fetchval(load("notify"), CHANNEL, payload)

@@ -20,8 +20,10 @@ from tests.helpers import (
     SECRET_ROLE,
     SHIPPED,
     hold_write,
+    logged,
     poll_until,
     run_cli,
+    run_log,
     spawn_cli,
     with_user,
 )
@@ -172,32 +174,46 @@ async def test_ctrl_c_cancels_on_server_and_records(
     assert run["invalid_indexes"] == ["idx_conversation_messages_user_contact_date"]
 
 
-async def test_retries_exhausted_exit_1_reports_invalid(
+async def test_max_wait_exit_1_names_holder_reports_invalid(
     db_url: str, helper: asyncpg.Connection, workdir: Path
 ) -> None:
     await hold_write(helper)
     try:
         r = await asyncio.to_thread(
-            run_cli,
-            "run",
-            NAME,
-            "--yes",
-            "--lock-timeout",
-            "0.3",
-            "--lock-retries",
-            "1",
-            "--retry-backoff",
-            "0.1",
-            url=db_url,
-            cwd=workdir,
+            run_cli, "run", NAME, "--yes", "--max-wait", "300ms", url=db_url, cwd=workdir
         )
     finally:
         await helper.execute("ROLLBACK")
     assert r.code == 1, r.output
+    assert "gave up after waiting" in r.stdout
+    assert f"pid {helper.get_server_pid()} (test-helper" in r.stdout
     assert "INVALID index left: idx_conversation_messages_user_contact_date" in r.stdout
     assert_clean(r.output)
     r = await asyncio.to_thread(run_cli, "status", "--json", url=db_url, cwd=workdir)
     assert json.loads(r.stdout)["migrations"][0]["state"] == "invalid index"
+
+
+async def test_access_exclusive_holder_with_lock_timeout_1s_fails_named_nothing_created(
+    db_url: str, helper: asyncpg.Connection, workdir: Path
+) -> None:
+    tr = helper.transaction()
+    await tr.start()
+    await helper.execute("LOCK TABLE conversation_messages IN ACCESS EXCLUSIVE MODE")
+    try:
+        r = await asyncio.to_thread(
+            run_cli, "run", NAME, "--yes", "--lock-timeout", "1s", "--lock-retries", "1",
+            "--retry-backoff", "100ms", url=db_url, cwd=workdir,
+        )  # fmt: skip
+    finally:
+        await tr.rollback()
+    assert r.code == 1, r.output
+    assert "SHARE UPDATE EXCLUSIVE lock on conversation_messages" in r.stdout
+    assert f"pid {helper.get_server_pid()} (test-helper" in r.stdout
+    assert "INVALID" not in r.stdout
+    assert await helper.fetchval(
+        "SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'idx_conversation_messages%'"
+    ) == 0
+    assert_clean(r.output)
 
 
 # -- bad input: one sentence, the documented exit code, no traceback ------------------------
@@ -404,11 +420,15 @@ async def test_blockers_tree_for_a_running_migration(
         assert "waiting for writers before build" in data["reason"]
         r = await asyncio.to_thread(run_cli, "blockers", NAME, url=db_url, cwd=workdir)
         assert "▲1" in r.stdout and "test-helper" in r.stdout
+        # The runner itself has said so before the writer lets go: no race with its polls.
+        log = await run_log(workdir / "history.toml")
+        await logged(log, "Waiting", number=1)
     finally:
         await helper.execute("ROLLBACK")
         stdout, stderr = await asyncio.to_thread(proc.communicate, timeout=120)
     assert proc.returncode == 0, stdout + stderr
-    assert "⏳ waiting:" in stdout and "test-helper" in stdout
+    assert "⏳ waiting for other transactions:" in stdout and "test-helper" in stdout
+    assert "waited " in stdout  # how long, and for whom, once the wait is over
 
 
 async def test_read_only_refuses_run_and_monitors(db_url: str, workdir: Path) -> None:

@@ -6,10 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from console.core import events as ev
-from console.core.history import HistoryStore
-from console.core.migration_file import parse_migration
-from console.core.recording import recorder
-from console.core.run import MigrationRunner, RunOptions
+from console.core.errors import ConsoleError
+from console.core.run import MigrationRunner, RunOptions, RunRequest, execute_run
+from console.core.run.options import FAIL
 from console.core.settings import resolve_connection
 from tests.helpers import SHIPPED
 
@@ -25,26 +24,33 @@ async def run_migration(
     options: RunOptions = FAST,
     history: Path | None = None,
     on_event: Callable[[ev.Event, MigrationRunner], None] | None = None,
+    *,
+    on_max_wait: str = FAIL,
+    log: Path | None = None,
 ) -> tuple[ev.RunResult, list[ev.Event]]:
+    """The run, through the same call the runner process makes (execute_run)."""
     settings = resolve_connection(url, env={})
-    migration = parse_migration(path)
-    rec = None
-    if history is not None:
-        rec = recorder(
-            HistoryStore(history, redact=settings.redact),
-            operator="tester",
-            environment={},
-            database=settings.display,
-        )
+    request = RunRequest(
+        path,
+        action,
+        options,
+        operator="tester",
+        history_path=history,
+        log_path=log,
+        on_max_wait=on_max_wait,
+    )
     seen: list[ev.Event] = []
-    async with MigrationRunner(settings, migration, action, options, recorder=rec) as runner:
+    runners: list[MigrationRunner] = []
 
-        def emit(e: ev.Event) -> None:
-            seen.append(e)
-            if on_event is not None:
-                on_event(e, runner)
+    def emit(e: ev.Event) -> None:
+        seen.append(e)
+        if on_event is not None:
+            on_event(e, runners[0])
 
-        result = await runner.execute(emit)
+    result = await execute_run(settings, request, [emit], on_open=runners.append)
+    if result is None:
+        refused = of(ev.RunRefused, seen)[0]
+        raise ConsoleError(refused.message, refused.hint)
     return result, seen
 
 

@@ -15,7 +15,7 @@ from console.core.migration_file import parse_migration
 from console.core.run import MigrationRunner, RunOptions
 from console.core.settings import resolve_connection
 from tests.db.engine import FAST, of, run_migration
-from tests.helpers import SHIPPED, hold_write
+from tests.helpers import RUN_SESSION, SHIPPED, hold_write, poll_until
 
 INDEXES = [
     "idx_conversation_messages_user_contact_date",
@@ -97,28 +97,149 @@ async def test_lock_timeout_retries_then_succeeds_when_released(
     assert await index_validity(helper) == {name: True for name in INDEXES}
 
 
-async def test_retries_exhausted_leaves_invalid_index_reported(
+async def wait_longer_than(
+    observer: asyncpg.Connection, seconds: float, locktype: str = "virtualxid"
+) -> None:
+    """Until the migration's session has waited more than ``seconds`` for a lock of
+    ``locktype``, as the server records it (pg_locks.waitstart)."""
+    await poll_until(
+        observer,
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+        "WHERE a.application_name = $1 AND NOT l.granted AND l.locktype = $2 "
+        "AND clock_timestamp() - l.waitstart > make_interval(secs => $3)",
+        RUN_SESSION,
+        locktype,
+        seconds,
+    )
+
+
+async def test_writer_held_past_lock_timeout_never_throws_the_build_away(
+    db_url: str, helper: asyncpg.Connection, observer: asyncpg.Connection, tmp_path: Path
+) -> None:
+    # An open writing transaction: CREATE INDEX CONCURRENTLY takes its table lock,
+    # registers the index, then waits for this writer. lock_timeout must not end
+    # that wait (it used to: an INVALID index, dropped and rebuilt, then failure).
+    await hold_write(helper)
+    options = RunOptions(lock_timeout_s=0.3, lock_retries=1, backoff_s=0.05)
+
+    async def release() -> None:
+        await wait_longer_than(observer, 0.6)  # twice the lock timeout, by the server's clock
+        await helper.execute("ROLLBACK")
+
+    releasing = asyncio.create_task(release())
+    history = tmp_path / "history.toml"
+    result, events = await run_migration(db_url, options=options, history=history)
+    await releasing
+    assert result.status == "succeeded", result.error
+    assert result.statements[0].attempts == 1
+    assert len([e for e in of(ev.StatementStarted, events) if e.number == 1]) == 1
+    assert not of(ev.InvalidIndex, events) and not of(ev.LockRetry, events)
+    waited = [e for e in of(ev.WaitEnded, events) if e.number == 1]
+    assert waited and waited[0].kind == ev.TRANSACTIONS_WAIT and waited[0].waited_s > 0.3
+    assert f"pid {helper.get_server_pid()}" in waited[0].who
+    assert await index_validity(helper) == {name: True for name in INDEXES}
+    run = HistoryStore(history).load().runs[-1]
+    assert run.status == "succeeded" and run.statements[0].attempts == 1
+
+
+async def test_max_wait_gives_up_naming_the_holder_and_reports_invalid(
     db_url: str, helper: asyncpg.Connection, tmp_path: Path
 ) -> None:
-    # An open writing transaction: CREATE INDEX CONCURRENTLY gets its table lock,
-    # registers the index, then waits for this writer and times out.
     await hold_write(helper)
-    options = RunOptions(
-        lock_timeout_s=0.3, lock_retries=1, backoff_s=0.05, progress_interval_s=0.05
-    )
+    options = RunOptions(lock_timeout_s=5, max_wait_s=0.3, progress_interval_s=0.05)
     history = tmp_path / "history.toml"
     result, events = await run_migration(db_url, options=options, history=history)
     await helper.execute("ROLLBACK")
     assert result.status == "failed"
-    assert result.sqlstate == "55P03"
+    reached = of(ev.MaxWaitReached, events)
+    assert reached and reached[0].holder_pid == helper.get_server_pid()
+    assert reached[0].asking is False
+    assert f"pid {helper.get_server_pid()} (test-helper" in (result.error or "")
+    assert "gave up after waiting" in (result.error or "")
     name = "idx_conversation_messages_user_contact_date"
     assert result.invalid_indexes == [name]
-    actions = [(e.index, e.action) for e in of(ev.InvalidIndex, events)]
-    assert (name, "dropping") in actions  # the retry dropped the first attempt's leftover
-    assert actions[-1] == (name, "left")
+    assert (name, "left") in [(e.index, e.action) for e in of(ev.InvalidIndex, events)]
     assert (await index_validity(helper)).get(name) is False
     run = HistoryStore(history).load().runs[-1]
     assert run.status == "failed" and run.invalid_indexes == [name]
+
+
+async def test_old_snapshot_held_ten_seconds_default_options_one_build(
+    db_url: str, helper: asyncpg.Connection, observer: asyncpg.Connection, tmp_path: Path
+) -> None:
+    # A REPEATABLE READ transaction on an unrelated table, older than the build: the
+    # build waits for it in its last phase ("waiting for old snapshots"), after the
+    # index is built. With the default options (lock_timeout 5 s) it must wait, not
+    # throw the build away.
+    await helper.execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM users")
+
+    async def release() -> None:
+        await wait_longer_than(observer, 10.0)
+        await helper.execute("ROLLBACK")
+
+    releasing = asyncio.create_task(release())
+    result, events = await run_migration(db_url, options=RunOptions())
+    await releasing
+    assert result.status == "succeeded", result.error
+    assert result.statements[0].attempts == 1
+    phases = {e.phase for e in of(ev.IndexProgress, events) if e.number == 1}
+    assert "waiting for old snapshots" in phases
+    assert len([e for e in of(ev.StatementStarted, events) if e.number == 1]) == 1
+    assert not of(ev.InvalidIndex, events)
+
+
+async def test_blocker_leaving_during_a_long_backoff_retries_at_once(
+    db_url: str, helper: asyncpg.Connection
+) -> None:
+    tr = helper.transaction()
+    await tr.start()
+    await helper.execute("LOCK TABLE call_costs IN ACCESS EXCLUSIVE MODE")
+    # A ten-minute pause: the run only finishes within the test's time limit if the
+    # pause ends when the holder lets go.
+    options = RunOptions(
+        lock_timeout_s=0.3, lock_retries=3, backoff_s=600, backoff_max_s=600,
+        progress_interval_s=0.05,
+    )  # fmt: skip
+    paused = asyncio.Event()
+
+    def on_event(e: ev.Event, _runner: MigrationRunner) -> None:
+        if isinstance(e, ev.LockRetry):
+            paused.set()
+
+    async def release() -> None:
+        await paused.wait()
+        await tr.rollback()
+
+    releasing = asyncio.create_task(release())
+    result, events = await run_migration(db_url, options=options, on_event=on_event)
+    await releasing
+    assert result.status == "succeeded", result.error
+    retry = of(ev.LockRetry, events)[0]
+    assert retry.blockers == (helper.get_server_pid(),)
+    assert retry.wait_s == 600
+    assert of(ev.RetryNow, events)[0].blockers == (helper.get_server_pid(),)
+    assert result.statements[2].attempts == 2
+
+
+async def test_access_exclusive_holder_fails_in_bounded_time_nothing_created(
+    db_url: str, helper: asyncpg.Connection
+) -> None:
+    tr = helper.transaction()
+    await tr.start()
+    await helper.execute("LOCK TABLE conversation_messages IN ACCESS EXCLUSIVE MODE")
+    options = RunOptions(lock_timeout_s=1, lock_retries=1, backoff_s=0.1, progress_interval_s=0.1)
+    try:
+        result, events = await run_migration(db_url, options=options)
+    finally:
+        await tr.rollback()
+    assert result.status == "failed"
+    assert result.sqlstate == "55P03"
+    assert "SHARE UPDATE EXCLUSIVE lock on conversation_messages" in (result.error or "")
+    assert f"pid {helper.get_server_pid()} (test-helper" in (result.error or "")
+    assert "nothing was built" in (result.error or "")
+    assert result.invalid_indexes == []
+    assert [e.attempt for e in of(ev.StatementStarted, events)] == [1, 2]
+    assert await index_validity(helper) == {}
 
 
 async def test_rerun_drops_invalid_leftover_instead_of_skipping(

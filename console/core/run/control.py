@@ -1,0 +1,141 @@
+"""What a face does with runs: check before launching, find a run, follow it, talk to it.
+
+Both faces use these; neither builds a runner. A message to a runner goes as a
+signal when the runner is on this machine (it works with the database down),
+and as NOTIFY on the run's channel otherwise (it works from anywhere the
+database is reachable).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from console.core import events as ev
+from console.core.errors import BadInput, LockHeld
+from console.core.history import HistoryData, HistoryStore, RunRecord
+from console.core.model import Migration
+from console.core.plan import plan_section
+from console.core.preflight import preflight
+from console.core.run import recovery
+from console.core.run.execute import RunRequest, exit_code
+from console.core.run.keeper import describe_holder
+from console.core.run.process import Launched, follow, log_path_for, runner_alive
+from console.core.run.runner import ACTIONS
+from console.core.settings import ConnectionSettings
+from console.db import runlock
+from console.db.connect import MONITOR, close_quietly, connect
+
+
+async def prepare(
+    settings: ConnectionSettings,
+    migration: Migration,
+    action: str,
+    history: HistoryData,
+    migrations_dir: Path,
+    *,
+    resuming: bool = False,
+) -> None:
+    """Refuse before anything is launched: preflight (exit 3), a run in progress (4),
+    an interrupted run not yet resolved (2)."""
+    section = migration.section(ACTIONS[action])
+    if section is None or not section.statements:
+        raise BadInput(
+            f"{migration.path} has no statements in its `-- migrate:{ACTIONS[action]}` section.",
+            "Add them to the file, or pick another migration.",
+        )
+    conn = await connect(settings, MONITOR, migration.name)
+    try:
+        await preflight(conn, plan_section(section))
+        holder = await runlock.holder(conn, migration.name)
+        if holder is not None:
+            raise LockHeld(
+                f"Migration {migration.name} is already being run or rolled back by "
+                f"{describe_holder(holder)}.",
+                f"Follow it with `migration-console attach {migration.name}`.",
+            )
+        if not resuming:
+            stuck = await recovery.interrupted_runs(conn, history, migrations_dir, migration.name)
+            if stuck:
+                lines = stuck[0].describe()
+                raise BadInput(" ".join(lines[:-1]), lines[-1])
+    finally:
+        await close_quietly(conn)
+
+
+def request_for(
+    migration: Migration, action: str, history_path: Path, **fields: object
+) -> RunRequest:
+    request = RunRequest(migration.path, action, history_path=history_path)
+    request = replace(request, **fields)  # type: ignore[arg-type]
+    return replace(request, log_path=log_path_for(migration.name, action, request.run_id))
+
+
+def latest(history: HistoryData, migration: str | None = None) -> RunRecord | None:
+    """The run to attach to: one still running, else the most recent one."""
+    runs = [r for r in history.runs if migration is None or r.migration == migration]
+    running = [r for r in runs if r.status == ev.RUNNING]
+    chosen = running or runs
+    return chosen[-1] if chosen else None
+
+
+def follow_record(record: RunRecord, *, from_end: bool = False) -> AsyncIterator[ev.Event]:
+    """Follow a recorded run's event log (on this machine) until it ends."""
+    log = Path(record.log)
+    return follow(
+        log,
+        lambda: runner_alive(record.runner_pid, record.host),
+        runner_pid=record.runner_pid or 0,
+        start_at=log.stat().st_size if from_end and log.exists() else 0,
+    )
+
+
+def follow_launched(launched: Launched) -> AsyncIterator[ev.Event]:
+    return follow(launched.log, launched.alive, wake=launched.wake, runner_pid=launched.pid)
+
+
+def code_of(event: ev.Event) -> int | None:
+    """The exit code a face returns once it has seen this event, if it ends the run."""
+    if isinstance(event, ev.RunFinished):
+        return exit_code(event.result.status)
+    if isinstance(event, ev.RunRefused):
+        return event.exit_code
+    if isinstance(event, ev.RunnerLost):
+        return exit_code(ev.INTERRUPTED)
+    if isinstance(event, ev.RemoteEnded):
+        return exit_code(ev.SUCCEEDED if event.ok else ev.FAILED)
+    return None
+
+
+async def send(
+    settings: ConnectionSettings,
+    store: HistoryStore,
+    record: RunRecord,
+    what: str,
+    by: str,
+) -> str:
+    """Tell a runner to "cancel", "keep" waiting or "give_up" a build; recorded as an action
+    in the run's record. Returns how it was sent, for people."""
+    store.add_action(
+        record.run_id,
+        {"what": _ACTION_WORDS.get(what, what), "at": datetime.now(UTC), "by": by},
+    )
+    if what == "cancel" and runner_alive(record.runner_pid, record.host):
+        assert record.runner_pid is not None
+        os.kill(record.runner_pid, signal.SIGINT)
+        return f"signalled runner pid {record.runner_pid}"
+    payload = {"migration": record.migration, "run_id": record.run_id, "do": what, "by": by}
+    conn = await connect(settings, MONITOR, record.migration, connect_timeout=5)
+    try:
+        await runlock.notify(conn, json.dumps(payload))
+    finally:
+        await close_quietly(conn)
+    return "sent through the database (NOTIFY)"
+
+
+_ACTION_WORDS = {"cancel": "cancel run", "keep": "keep waiting", "give_up": "give up the build"}

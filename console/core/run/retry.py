@@ -1,0 +1,98 @@
+"""How a statement ends badly, and the one retry loop (the ``with_lock_retries`` pattern).
+
+A lock timeout or a deadlock is retried with a growing pause; the pause ends early
+when the sessions that blocked the attempt let go (``MigrationRunner._retry_pause``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
+from console.core.run.options import RunOptions
+from console.core.run.policy import Block
+
+LOCK_NOT_AVAILABLE = "55P03"
+DEADLOCK = "40P01"
+RETRYABLE = {LOCK_NOT_AVAILABLE, DEADLOCK}
+
+
+class Cancelled(Exception):
+    """The operator (or another session) cancelled the statement."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class Lost(Exception):
+    """The migration's own session is gone: terminated, network, server restart."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class Failed(Exception):
+    """The server refused the statement, or the console stopped it by its policy."""
+
+    def __init__(
+        self,
+        message: str,
+        sqlstate: str | None,
+        *,
+        retryable: bool = False,
+        block: Block | None = None,
+        number: int | None = None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.sqlstate = sqlstate
+        self.retryable = retryable
+        self.block = block
+        self.number = number
+        self.note = ""  # what follows the message for people (e.g. "nothing changed")
+
+    @classmethod
+    def of(
+        cls,
+        exc: asyncpg.PostgresError,
+        redact: Callable[[str], str],
+        *,
+        block: Block | None = None,
+        number: int | None = None,
+    ) -> Failed:
+        message = redact(str(getattr(exc, "message", None) or exc))
+        retryable = exc.sqlstate in RETRYABLE
+        return cls(message, exc.sqlstate, retryable=retryable, block=block, number=number)
+
+    def describe(self, file_name: str, line: int | None) -> str:
+        where = f"{file_name}:{line}: " if line else f"{file_name}: "
+        code = f" (SQLSTATE {self.sqlstate})" if self.sqlstate else ""
+        return f"{where}{self.message}{code}.{self.note}"
+
+
+async def retrying(
+    options: RunOptions,
+    cancel: asyncio.Event,
+    attempt: Callable[[int], Awaitable[None]],
+    pause: Callable[[Failed, int], Awaitable[None]],
+) -> None:
+    """attempt(1), attempt(2), …: a retryable failure pauses and tries again, at most
+    ``options.attempts`` times; anything else goes straight through."""
+    for n in range(1, options.attempts + 1):
+        try:
+            await attempt(n)
+            return
+        except Failed as failure:
+            if not failure.retryable or cancel.is_set():
+                raise
+            if n == options.attempts:
+                failure.note += (
+                    f" It kept waiting for a lock after {options.attempts} attempts;"
+                    " see who holds it with `migration-console blockers`."
+                )
+                raise
+            await pause(failure, n)

@@ -1,0 +1,182 @@
+"""Where a run's events go besides a face: history.toml, and the run's event log.
+
+``HistorySink`` writes the run's record when it starts (``status = "running"``,
+runner pid, host, log), after each statement that commits on its own, and at the
+end; a killed runner leaves a record of exactly what took effect. Statements of
+a transactional section take effect together at COMMIT, so their record is
+written then. If history.toml cannot be written at the end, the record goes to a
+fallback file next to the event log, and the run's outcome stays what it was.
+
+``EventLog`` appends each event as a JSON line to the run's log file and wakes a
+face that follows it through a pipe (nothing happens if that face is gone).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import IO
+
+import tomli_w
+
+from console.core import events as ev
+from console.core.errors import ConsoleError
+from console.core.history import HistoryStore, RunRecord, StatementRecord
+from console.core.model import Statement
+from console.core.recording import to_record
+
+PROGRESS_EVERY_S = 1.0  # the log keeps a build's progress at most this often per phase
+
+
+class HistorySink:
+    def __init__(
+        self,
+        store: HistoryStore,
+        statements: Sequence[Statement],
+        *,
+        operator: str,
+        environment: dict[str, str],
+        database: str,
+        notes: str = "",
+        resumes: str = "",
+    ):
+        self.store = store
+        self.operator = operator
+        self.environment = dict(environment)
+        self.database = database
+        self.notes = notes
+        self.resumes = resumes
+        self.fallback: Path | None = None
+        self._statements = {
+            s.number: StatementRecord(s.number, s.line, s.sql, "not run", None, 0)
+            for s in statements
+        }
+        self._record: RunRecord | None = None
+        self._in_transaction = False
+
+    def __call__(self, e: ev.Event) -> None:
+        if isinstance(e, ev.RunStarted):
+            self._started(e)
+        elif self._record is None:
+            return
+        elif isinstance(e, ev.StatementStarted):
+            self._set(e.number, status="running", attempts=e.attempt)
+        elif isinstance(e, ev.StatementSkipped):
+            self._set(e.number, status="skipped")
+            self._write()
+        elif isinstance(e, ev.StatementFinished | ev.StatementFailed):
+            status = "succeeded" if isinstance(e, ev.StatementFinished) else "failed"
+            self._set(e.number, status=status, duration_s=round(e.duration_s, 3))
+            if not self._in_transaction:
+                self._write()
+        elif isinstance(e, ev.RunFinished):
+            self._finished(e.result)
+
+    def _started(self, e: ev.RunStarted) -> None:
+        self._in_transaction = e.in_transaction
+        self._record = RunRecord(
+            migration=e.migration,
+            action=e.action,
+            status=ev.RUNNING,
+            started_at=e.started_at,
+            executed_by=self.operator,
+            environment=self.environment,
+            database=self.database,
+            statements=list(self._statements.values()),
+            notes=self.notes,
+            run_id=e.run_id,
+            runner_pid=e.runner_pid,
+            host=e.host,
+            log=e.log,
+            extra={"resumes": self.resumes} if self.resumes else {},
+        )
+        self.store.start_run(self._record)
+
+    def _set(self, number: int, **changes: object) -> None:
+        old = self._statements.get(number)
+        if old is not None:
+            self._statements[number] = replace(old, **changes)  # type: ignore[arg-type]
+
+    def _write(self) -> None:
+        assert self._record is not None
+        self._record.statements = list(self._statements.values())
+        self.store.start_run(self._record)  # replaces the record with this run_id
+
+    def _finished(self, result: ev.RunResult) -> None:
+        assert self._record is not None
+        record = to_record(
+            result,
+            operator=self.operator,
+            environment=self.environment,
+            database=self.database,
+            notes=self.notes,
+        )
+        record.runner_pid, record.host, record.log = (
+            self._record.runner_pid,
+            self._record.host,
+            self._record.log,
+        )
+        record.extra.update(self._record.extra)
+        try:
+            self.store.finish_run(record)
+        except ConsoleError:
+            self.fallback = _fallback_path(self._record.log, self.store.path)
+            text = tomli_w.dumps({"runs": [record.to_toml()]})
+            self.fallback.write_text(text, encoding="utf-8")
+            raise
+
+
+def _fallback_path(log: str, history: Path) -> Path:
+    base = Path(log) if log else history
+    return base.with_name(base.stem + ".record.toml")
+
+
+class EventLog:
+    def __init__(self, path: Path, wake_fd: int | None = None):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] | None = path.open("a", encoding="utf-8")
+        self._wake = wake_fd
+        self._progress: tuple[object, ...] = ()
+        self._progress_at = 0.0
+
+    def __call__(self, e: ev.Event) -> None:
+        if isinstance(e, ev.IndexProgress) and self._skip(e):
+            return
+        if self._file is not None:
+            try:
+                self._file.write(ev.encode(e) + "\n")
+                self._file.flush()
+            except OSError:
+                pass  # a full disk must not stop the run; history.toml still gets it
+        self._poke()
+
+    def _skip(self, e: ev.IndexProgress) -> bool:
+        key = (e.number, e.phase, e.lockers_done, e.current_locker_pid)
+        now = time.monotonic()
+        if key == self._progress and now - self._progress_at < PROGRESS_EVERY_S:
+            return True
+        self._progress, self._progress_at = key, now
+        return False
+
+    def _poke(self) -> None:
+        if self._wake is None:
+            return
+        try:
+            os.write(self._wake, b".")
+        except BlockingIOError:
+            pass  # the face has not read the last pokes yet: it will read the file anyway
+        except OSError:
+            os.close(self._wake)  # the face is gone
+            self._wake = None
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._wake is not None:
+            os.close(self._wake)
+            self._wake = None
