@@ -71,6 +71,14 @@ def pg_admin_url() -> Iterator[str]:
         shutil.rmtree(state, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Runs keep their event logs here, not in the user's state folder."""
+    folder = tmp_path / "state"
+    monkeypatch.setenv("MIGRATION_CONSOLE_STATE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 async def db_url(pg_admin_url: str) -> AsyncIterator[str]:
     """A fresh database cloned from the seeded template."""

@@ -349,6 +349,13 @@ async def cmd_console(ns: argparse.Namespace, s: ConnectionSettings | None = Non
         code = await app.run_async()
     finally:
         await service.close()
+    left = app.runs.active
+    if app.runs.leaving and left is not None:
+        out.print(
+            f"{left.action} {escape(left.migration)} goes on in runner pid {left.runner_pid}: "
+            f"`migration-console attach {escape(left.migration)}` follows it, "
+            f"`migration-console cancel {escape(left.migration)}` stops it."
+        )
     return int(code or 0)
 
 

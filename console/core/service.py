@@ -9,23 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import platformdirs
 
-from console.core import checklist, measure, recording, usage, waits
+from console.core import checklist, measure, usage, waits
+from console.core import events as ev
 from console.core.doctor import DoctorReport, diagnose
 from console.core.errors import ConnectError, ConsoleError, ExitCode
 from console.core.history import HistoryData, HistoryStore
 from console.core.migration_file import list_migrations, parse_migration, resolve_migration
 from console.core.model import DOWN, UP, Migration, MigrationPlan
 from console.core.plan import plan_migration
-from console.core.run import MigrationRunner, RunOptions
+from console.core.run import RunOptions, control, recovery
+from console.core.run.options import ASK
+from console.core.run.process import Launched, launch
+from console.core.run.remote import follow_from_database
 from console.core.settings import ConnectionSettings, railway_context
 from console.core.status import MigrationStatus, statuses
 from console.core.verify import VerifyReport, verify_on
@@ -71,7 +74,6 @@ class ConsoleService:
         operator: str,
         *,
         environment: dict[str, str] | None = None,
-        log_dir: Path | None = None,
         read_only: bool = False,
     ):
         self.settings = settings
@@ -79,10 +81,10 @@ class ConsoleService:
         self.store = HistoryStore(history_path, redact=settings.redact)
         self.operator = operator
         self.environment = railway_context() if environment is None else environment
-        self.log_dir = log_dir or platformdirs.user_log_path("migration-console")
         self.read_only = read_only
         self.server: catalog.ServerInfo | None = None
-        self.runner_active: MigrationRunner | None = None  # the run in progress, if any
+        self.active: control.RunRef | None = None  # the run this face follows, if any
+        self.active_pid: int | None = None  # its migration session, once it has started
         self._mon: asyncpg.Connection | None = None
         self._mon_lock = asyncio.Lock()
 
@@ -93,8 +95,8 @@ class ConsoleService:
         pids = set()
         if self._mon is not None and not self._mon.is_closed():
             pids.add(int(self._mon.get_server_pid()))
-        if self.runner_active is not None and self.runner_active.server is not None:
-            pids.add(self.runner_active.run_pid)
+        if self.active_pid is not None:
+            pids.add(self.active_pid)
         return pids
 
     async def _monitor(self) -> asyncpg.Connection:
@@ -153,11 +155,22 @@ class ConsoleService:
         result: list[activity.Session] = await self.with_monitor(activity.sessions)
         return result
 
-    async def waits(self, root_pid: int | None) -> waits.WaitReport:
-        """Sessions, and the lock tree around root_pid (the migration's session)."""
+    async def waits(
+        self, root_pid: int | None, extra_blockers: tuple[int, ...] = ()
+    ) -> waits.WaitReport:
+        """Sessions, and the lock tree around root_pid (the migration's session). Without a
+        root, a migration running from anywhere (its application_name) is the root."""
         if self.server is None:
             self.server = await self.with_monitor(catalog.server_info)
-        result: waits.WaitReport = await self.with_monitor(lambda c: waits.analyse(c, root_pid))
+
+        async def analyse(conn: asyncpg.Connection) -> waits.WaitReport:
+            report = await waits.analyse(conn, None)
+            root = root_pid or waits.run_session_pid(report.sessions)
+            if root is None:
+                return report
+            return await waits.analyse(conn, root, extra_blockers)
+
+        result: waits.WaitReport = await self.with_monitor(analyse)
         return result
 
     # -- acting on other sessions -------------------------------------------------------------
@@ -219,10 +232,7 @@ class ConsoleService:
             "by": self.operator,
             "signalled": ok,
         }
-        if self.runner_active is not None:
-            self.runner_active.record_action(action)
-        else:
-            self.store.update(lambda raw: raw.setdefault("actions", []).append(action))
+        self.store.add_action(self.active.run_id if self.active else None, action)
         return action
 
     async def verify(self, name: str) -> VerifyReport:
@@ -254,24 +264,85 @@ class ConsoleService:
         return self.store.load()
 
     # -- runs --------------------------------------------------------------------------------
+    # A run is carried out by a runner process of its own; this face launches it,
+    # follows its event log and talks to it (core/run/control.py).
 
-    def runner(
-        self, name: str, action: str, options: RunOptions | None = None, notes: str = ""
-    ) -> MigrationRunner:
+    def _refuse_read_only(self) -> None:
         if self.read_only:
             raise ConsoleError(
                 "The console runs --read-only: it monitors, it does not run migrations.",
                 "Start it without --read-only to run or roll back.",
             )
-        self.store.load()  # refuse a corrupt history before touching the database
-        rec = recording.recorder(
-            self.store,
-            operator=self.operator,
-            environment=dict(self.environment),
-            database=self.settings.display,
-            notes=notes,
-        )
-        return MigrationRunner(self.settings, self.migration(name), action, options, recorder=rec)
+
+    async def prepare_run(self, name: str, action: str, *, resuming: bool = False) -> None:
+        """Refuse before launching: read-only, corrupt history, preflight, a run in progress,
+        an interrupted run not yet resolved."""
+        self._refuse_read_only()
+        history = self.store.load()
+        await control.prepare(
+            self.settings, self.migration(name), action, history, self.migrations_dir,
+            resuming=resuming,
+        )  # fmt: skip
+
+    def launch_run(
+        self,
+        name: str,
+        action: str,
+        options: RunOptions | None = None,
+        notes: str = "",
+        *,
+        resume: recovery.RunState | None = None,
+    ) -> Launched:
+        """Start the runner process (it asks this face, through the database, what to do
+        after --max-wait). ``resume``: skip what the interrupted run did, and close it."""
+        self._refuse_read_only()
+        request = control.request_for(
+            self.migration(name), action, self.store.path, options=options or RunOptions(),
+            operator=self.operator, environment=dict(self.environment), notes=notes,
+            on_max_wait=ASK,
+        )  # fmt: skip
+        if resume is not None:
+            request = replace(
+                request, skip=recovery.resume_skips(resume), resumes=resume.record.run_id
+            )
+            recovery.close_as_resumed(self.store, resume, self.operator, request.run_id)
+        return launch(self.settings, request, fork=False)
+
+    async def open_runs(self) -> list[recovery.RunState]:
+        """Runs recorded as running: in progress (here or elsewhere) or interrupted."""
+        history = self.store.load()
+        records = recovery.open_runs(history)
+        if not records:
+            return []
+
+        async def states(conn: asyncpg.Connection) -> list[recovery.RunState]:
+            return [await recovery.state_of(conn, r, self.migrations_dir) for r in records]
+
+        result: list[recovery.RunState] = await self.with_monitor(states)
+        return result
+
+    def follow_remote(self, name: str, action: str) -> AsyncIterator[ev.Event]:
+        return follow_from_database(self.settings, name, action, self.migrations_dir)
+
+    async def send(self, run: control.RunRef, what: str) -> str:
+        """cancel / keep / give_up, to the runner; recorded as the operator's action."""
+        self._refuse_read_only()
+        return await control.send(self.settings, self.store, run, what, self.operator)
+
+    async def adopt(self, state: recovery.RunState) -> AsyncIterator[ev.Event]:
+        """Wait for an interrupted run's orphaned statement (its own session: it can take
+        hours), then record what the database shows."""
+        self._refuse_read_only()
+        conn = await connect(self.settings, MONITOR, state.record.migration)
+        try:
+            async for e in recovery.adopt(conn, self.store, state, self.operator):
+                yield e
+        finally:
+            await close_quietly(conn)
+
+    def mark_interrupted(self, state: recovery.RunState, note: str) -> None:
+        self._refuse_read_only()
+        recovery.mark(self.store, state, self.operator, note)
 
     # -- the checklist ---------------------------------------------------------------------
 
@@ -334,10 +405,6 @@ class ConsoleService:
         before = measure.latest_measurement(data, name, measure.BASELINE)
         after = measure.latest_measurement(data, name, measure.AFTER)
         return measure.compare(before, after) if before and after else []
-
-    def log_path(self, name: str, action: str) -> Path:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        return self.log_dir / f"{name}-{action}-{stamp}.log"
 
 
 def _measure_note(m: measure.Measurement, before: measure.Measurement | None) -> str:

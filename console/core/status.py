@@ -12,6 +12,7 @@ from console.core.history import HistoryData
 from console.core.migration_file import list_migrations, parse_migration
 from console.core.model import Migration
 from console.core.plan import plan_section
+from console.core.run import recovery
 from console.db import catalog
 
 PENDING, APPLIED, PARTIAL, INVALID, UNREADABLE, UNKNOWN = (
@@ -23,6 +24,7 @@ PENDING, APPLIED, PARTIAL, INVALID, UNREADABLE, UNKNOWN = (
     "unknown",
 )
 FAILED = "failed"  # the last run failed and left nothing applied
+RUNNING, INTERRUPTED = "running", "interrupted"  # a run in progress; one whose runner went away
 
 
 @dataclass(frozen=True)
@@ -94,5 +96,13 @@ async def statuses(
         state, detail = await migration_state(conn, migration)
         if state in (PENDING, PARTIAL, UNKNOWN) and _last_run_failed(history, migration.name):
             state = FAILED
+        for record in recovery.open_runs(history, migration.name):
+            run = await recovery.state_of(conn, record, directory)
+            where = f"runner pid {record.runner_pid} on {record.host or '?'}"
+            if run.in_progress:
+                state, detail = RUNNING, f"{record.action} in progress ({where}); {detail}"
+            else:
+                state, detail = INTERRUPTED, " ".join(run.describe()[1:-1]) or detail
+                last = f"{record.action} interrupted: its {where} went away"
         out.append(MigrationStatus(migration.name, path, state, detail, last))
     return out

@@ -132,8 +132,9 @@ def explain(report: WaitReport) -> str:
             "never touched the table"
         )
         return (
-            f"CREATE INDEX CONCURRENTLY (pid {root.pid}) is {p.phase}{_for(report.wait)} "
+            f"CREATE INDEX CONCURRENTLY (pid {root.pid}) is {p.phase} "
             f"({p.lockers_done} of {p.lockers_total} done): {why}; now waiting for {who}."
+            f"{_waited(report.wait)}"
         )
     if not direct:
         if root.wait_event_type:
@@ -152,11 +153,13 @@ def explain(report: WaitReport) -> str:
     queued = len(report.queued_behind_root)
     tail = f" {queued} session(s) are queued behind it." if queued else ""
     holders = " and ".join(parts).rstrip(";")
-    return f"pid {root.pid} waits{_for(report.wait)} for {holders}.{tail}"
+    return f"pid {root.pid} waits for {holders}.{_waited(report.wait)}{tail}"
 
 
-def _for(wait: LockWait | None) -> str:
-    return f" for {duration(wait.waited_s)}" if wait and wait.waited_s is not None else ""
+def _waited(wait: LockWait | None) -> str:
+    if wait is None or wait.waited_s is None:
+        return ""
+    return f" It has waited {duration(wait.waited_s)}."
 
 
 def run_session_pid(sessions: Sequence[Session], migration: str | None = None) -> int | None:

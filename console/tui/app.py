@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from textual import on, work
@@ -14,10 +14,11 @@ from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from console.core import events as ev
 from console.core.errors import ConsoleError
-from console.core.run import MigrationRunner, RunOptions
+from console.core.run import RunOptions
 from console.core.service import ConsoleService, Session
 from console.tui.dialogs.confirm import ConfirmModal
 from console.tui.dialogs.signoff import SignOffModal
+from console.tui.run_controller import ActiveRun, RunController
 from console.tui.widgets.blockers import BlockersPanel
 from console.tui.widgets.checklist import ChecklistItem, ChecklistPanel
 from console.tui.widgets.history import HistoryPanel
@@ -66,7 +67,7 @@ class MigrationConsoleApp(App[int]):
         self.doctor_at_start = doctor
         self._banner_kind = ""
         self.selected: str | None = None
-        self.runner: MigrationRunner | None = None
+        self.runs = RunController(self)
         self.last_result: ev.RunResult | None = None
         self.doctor_report: Any = None
 
@@ -104,6 +105,8 @@ class MigrationConsoleApp(App[int]):
         if self.doctor_at_start:
             self.run_doctor()
         self.show_history()
+        if not self.service.read_only:
+            self.check_runs()
         if self.start_refresh:
             self._blockers_timer = self.set_interval(self.refresh_s, self.refresh_blockers)
 
@@ -260,9 +263,11 @@ class MigrationConsoleApp(App[int]):
         panel = self.query_one(BlockersPanel)
         if panel.paused:
             return
-        run_pid = self.runner.run_pid if self.runner and self.runner.server else None
+        run = self.runs.active
         try:
-            report = await self.service.waits(run_pid)
+            report = await self.service.waits(
+                run.pid if run else None, run.pause_blockers if run else ()
+            )
         except ConsoleError as exc:
             panel.show_error(exc)
             self.show_banner(f"{exc.message} {exc.hint}".strip())
@@ -271,6 +276,7 @@ class MigrationConsoleApp(App[int]):
             self.show_banner("")
             self.load_overview()
         panel.rights = self.service.signal_rights()  # known once the server answered
+        panel.pause_note = _pause_note(run)
         panel.show(report)
 
     @on(BlockersPanel.Act)
@@ -297,6 +303,10 @@ class MigrationConsoleApp(App[int]):
             ConfirmModal(f"{verb} of pid {session.pid}?", body, verb, "Leave it")
         ):
             return
+        await self.signal_session(session, kind)
+
+    async def signal_session(self, session: Session, kind: str) -> None:
+        """Cancel or terminate another session (already confirmed); recorded in history."""
         try:
             action = await self.service.signal(session, kind)
         except ConsoleError as exc:
@@ -344,11 +354,17 @@ class MigrationConsoleApp(App[int]):
         self.service.record_verify(name, report)
         self.show_checklist(name)
 
-    # -- run, rollback, cancel -----------------------------------------------------------------
+    # -- run, rollback, cancel ---------------------------------------------------------------
+    # The run controller does the work; each of its steps runs in a worker here.
+
+    @property
+    def runner(self) -> ActiveRun | None:
+        """The run this console follows, if any."""
+        return self.runs.active
 
     @property
     def running(self) -> bool:
-        return self.runner is not None
+        return self.runs.active is not None
 
     def action_run(self) -> None:
         name = self._selected()
@@ -362,56 +378,29 @@ class MigrationConsoleApp(App[int]):
 
     @work(group="run", exit_on_error=False)
     async def start_run(self, name: str, action: str) -> ev.RunResult | None:
-        if self.running:
-            self.notify("A run is already in progress.", severity="warning")
-            return None
-        try:
-            plan = self.service.plan(name, action)
-        except ConsoleError as exc:
-            self.report(exc)
-            return None
-        verb = "Roll back" if action == "rollback" else "Run"
-        lines = [f"{verb} {name} on {self.service.settings.display}."]
-        dropped = [p.drops_index for p in plan.section.statements if p.drops_index]
-        if dropped:
-            lines.append(f"This DROPS {len(dropped)} index(es): " + ", ".join(dropped) + ".")
-        lines += [plan.section.reason, ""]
-        lines += [
-            f"{p.statement.number}. {p.statement.first_line}" for p in plan.section.statements
-        ]
-        if not await self.push_screen_wait(ConfirmModal(f"{verb} {name}?", "\n".join(lines), verb)):
-            return None
-        runner = self.service.runner(name, action, self.options)
-        self.action_show_tab("run")
-        panel = self.query_one(RunPanel)
-        try:
-            await runner.open()
-        except ConsoleError as exc:
-            await runner.close()
-            panel.write([f"✗ {exc.message} {exc.hint}".strip()])
-            self.report(exc)
-            return None
-        self.runner = runner
-        self.service.runner_active = runner
-        panel.begin(self.service.log_path(name, action))
-        try:
-            result = await runner.execute(panel.handle)
-        except ConsoleError as exc:
-            self.report(exc)
-            return None
-        finally:
-            self.runner = None
-            self.service.runner_active = None
-            await runner.close()
-        self.last_result = result
-        if result.status == "succeeded":
-            self.notify(f"{action} succeeded")
-        else:
-            self.notify(f"{action} {result.status}: {result.error or ''}", severity="error")
+        return await self.runs.start(name, action)
+
+    @work(group="run", exit_on_error=False)
+    async def follow_found(self, run: ActiveRun, events: AsyncIterator[ev.Event]) -> None:
+        await self.runs.follow(run, events)
+
+    @work(group="runs-check", exclusive=True, exit_on_error=False)
+    async def check_runs(self) -> None:
+        await self.runs.check_at_start()
+
+    @work(group="confirm", exit_on_error=False)
+    async def ask_max_wait(self, e: ev.MaxWaitReached) -> None:
+        await self.runs.answer_max_wait(e)
+
+    def after_run(self, name: str) -> None:
         self.load_overview()
         self.show_history()
         self.show_checklist(name)
-        return result
+
+    async def wait_for_run(self) -> None:
+        for worker in self.workers:
+            if worker.group == "run":
+                await worker.wait()
 
     def action_cancel_run(self) -> None:
         if not self.running:
@@ -421,19 +410,7 @@ class MigrationConsoleApp(App[int]):
 
     @work(group="confirm", exit_on_error=False)
     async def confirm_cancel(self) -> None:
-        runner = self.runner
-        if runner is None:
-            return
-        body = (
-            f"Cancel the running statement of {runner.migration.name} on the server "
-            f"(pid {runner.run_pid})? A cancelled CREATE INDEX CONCURRENTLY leaves an "
-            "INVALID index; the console reports it and drops it on the next run."
-        )
-        if await self.push_screen_wait(
-            ConfirmModal("Cancel the run?", body, "Cancel run", "Keep running")
-        ):
-            if self.runner is runner:
-                runner.request_cancel()
+        await self.runs.cancel()
 
     async def action_quit(self) -> None:
         if not self.running:
@@ -444,25 +421,9 @@ class MigrationConsoleApp(App[int]):
 
     @work(group="confirm", exit_on_error=False)
     async def confirm_quit(self) -> None:
-        runner = self.runner
-        if runner is None:
+        await self.runs.quit()
+        if self.return_value is not None:
             await self.service.close()
-            self.exit(0)
-            return
-        body = (
-            f"{runner.migration.name} is still running. Quitting cancels its statement on "
-            "the server and records the run as cancelled."
-        )
-        if not await self.push_screen_wait(
-            ConfirmModal("Quit during a run?", body, "Cancel and quit", "Stay")
-        ):
-            return
-        runner.request_cancel()
-        for worker in self.workers:
-            if worker.group == "run":
-                await worker.wait()
-        await self.service.close()
-        self.exit(130)
 
     # -- checklist items -------------------------------------------------------------------------
 
@@ -512,3 +473,13 @@ class MigrationConsoleApp(App[int]):
             if action == "monitor":
                 self.query_one(VerifyPanel).show_comparison(self.service.comparison(name))
         self.show_checklist(name)
+
+
+def _pause_note(run: ActiveRun | None) -> str:
+    if run is None or not run.pause_blockers:
+        return ""
+    pids = ", ".join(f"pid {p}" for p in run.pause_blockers)
+    return (
+        f"{run.migration} pauses before its next attempt: it retries as soon as {pids} "
+        "lets go (marked ▲ above), at the latest when the backoff ends."
+    )

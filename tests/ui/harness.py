@@ -52,7 +52,6 @@ def make_app(
         history or tmp_path / "history.toml",
         "tester@ci",
         environment={},
-        log_dir=tmp_path / "logs",
         read_only=read_only,
     )
     app = MigrationConsoleApp(

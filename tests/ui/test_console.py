@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ import asyncpg
 from textual.widgets import DataTable
 
 from console.core.run import RunOptions
+from console.tui.dialogs.choice import ChoiceModal
 from console.tui.dialogs.confirm import ConfirmModal
 from console.tui.dialogs.signoff import SignOffModal
 from console.tui.widgets.blockers import BlockersPanel
@@ -101,7 +103,9 @@ async def test_run_from_checklist_streams_log_and_records(
         assert any(line.startswith("[7/7]") for line in lines)
         assert lines[-1].startswith("■ run succeeded")
         assert panel.log_path is not None
-        await until(lambda: "run succeeded" in panel.log_path.read_text())
+        # The runner's event log (JSON lines) ends with the run's outcome.
+        last = json.loads(panel.log_path.read_text().splitlines()[-1])
+        assert last["event"] == "RunFinished" and last["result"]["status"] == "succeeded"
         await until(lambda: app.query_one("#item-execute", ChecklistItem).state.state == "done")
     assert await count_indexes(helper) == 4
     data = tomllib.loads((tmp_path / "history.toml").read_text())
@@ -203,7 +207,9 @@ async def test_quit_during_run_asks_and_cancels(
             await press_and_confirm(pilot, "r")
             panel = app.query_one(RunPanel)
             await until(lambda: any(line.startswith("[3/7]") for line in panel.lines))
-            await press_and_confirm(pilot, "q")
+            await pilot.press("q")
+            await until(lambda: isinstance(app.screen, ChoiceModal))
+            await pilot.press("c")  # cancel the run, wait for its record, then quit
             await until(lambda: app.return_value is not None)
         assert app.return_value == 130
     finally:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from console.core import events as ev
 from console.core.errors import BadInput, LockHeld
@@ -112,10 +113,23 @@ def code_of(event: ev.Event) -> int | None:
     return None
 
 
+class RunRef(Protocol):
+    """A run a face knows of: a history record, or one it launched."""
+
+    @property
+    def migration(self) -> str: ...
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def runner_pid(self) -> int | None: ...
+    @property
+    def host(self) -> str: ...
+
+
 async def send(
     settings: ConnectionSettings,
     store: HistoryStore,
-    record: RunRecord,
+    record: RunRef,
     what: str,
     by: str,
 ) -> str:

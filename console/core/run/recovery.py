@@ -294,7 +294,8 @@ def _resolve(record: RunRecord, what: str, by: str, **more: Any) -> None:
 
 
 def _result(record: RunRecord) -> ev.RunResult:
-    assert record.started_at is not None and record.finished_at is not None
+    assert record.started_at is not None
+    assert record.finished_at is not None
     return ev.RunResult(
         record.migration,
         record.action,

@@ -77,6 +77,7 @@ class BlockersPanel(Vertical):
         self.may_signal: MaySignal = lambda _s: (False, "not connected yet")
         self.read_only = False
         self.rights = ""
+        self.pause_note = ""  # the run pauses between attempts: who it waits to let go
         self._act_state: bool | None = True
 
     def compose(self) -> ComposeResult:
@@ -153,7 +154,10 @@ class BlockersPanel(Vertical):
         return tuple(cells)
 
     def _explanation(self, report: WaitReport) -> str:
-        lines = [report.reason] if report.reason else []
+        if self.pause_note:
+            lines = [self.pause_note]
+        else:
+            lines = [report.reason] if report.reason else []
         if report.root_pid is None:
             for s in report.sessions:
                 if s.waiting:

@@ -1,12 +1,12 @@
 """The Run panel: the execution log streamed live, a progress bar with the build phase,
-elapsed time. Lines are collected and flushed a few times a second, so bursts of
-thousands of lines never freeze the interface; the same lines go to a log file."""
+elapsed time, and what the statement waits for (and how long). Lines are collected
+and flushed a few times a second, so bursts of thousands of lines never freeze the
+interface. The run's own event log (JSON lines) is written by its runner process."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import IO
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -23,11 +23,11 @@ class RunPanel(Vertical):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._pending: list[str] = []
-        self._file: IO[str] | None = None
         self._started: float | None = None
         self._total = 0
         self._current = ""
         self._phase = ""
+        self._wait: tuple[str, float, float] | None = None  # (what, waited, since)
         self.log_path: Path | None = None
 
     def compose(self) -> ComposeResult:
@@ -46,17 +46,15 @@ class RunPanel(Vertical):
 
     # -- feeding -------------------------------------------------------------------------
 
-    def begin(self, log_path: Path | None) -> None:
+    def begin(self, log: str | None) -> None:
         if self.query_one(Log).line_count or self._pending:
             self._pending.append("─" * 60)
         self.flush()
         self._started = time.monotonic()
         self._total = 0
         self._phase = ""
-        self.log_path = log_path
-        if log_path is not None:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = log_path.open("a", encoding="utf-8")
+        self._wait = None
+        self.log_path = Path(log) if log else None
         self.query_one("#run-progress", ProgressBar).update(total=100, progress=0)
 
     def write(self, lines: list[str]) -> None:
@@ -73,6 +71,12 @@ class RunPanel(Vertical):
         if isinstance(e, ev.IndexProgress):
             self._progress(e)
             return
+        if isinstance(e, ev.Waiting):
+            what = "other transactions" if e.kind == ev.TRANSACTIONS_WAIT else "a lock"
+            who = ", ".join(f"pid {p}" for p in e.blockers) or "?"
+            self._wait = (f"{what} ({who})", e.waited_s, time.monotonic())
+        elif isinstance(e, ev.WaitEnded | ev.StatementFinished | ev.StatementFailed):
+            self._wait = None
         if isinstance(e, ev.StatementFinished) and self._phase:
             self.query_one("#run-progress", ProgressBar).update(total=100, progress=100)
         self._pending.extend(text for _tone, text in event_lines(e, self._total))
@@ -84,15 +88,15 @@ class RunPanel(Vertical):
             self._current = (
                 f"{e.result.action} {e.result.status} in {duration(e.result.duration_s)}{where}"
             )
+            self._wait = None
             self._tick()
-            if self._file is not None:
-                self._file.close()
-                self._file = None
 
     def _progress(self, e: ev.IndexProgress) -> None:
         self.query_one("#run-progress-row").remove_class("-idle")
         bar = self.query_one("#run-progress", ProgressBar)
-        if e.fraction is not None:
+        if e.waiting:
+            bar.update(total=None)  # a wait has no percentage: the bar says "working"
+        elif e.fraction is not None:
             bar.update(total=100, progress=round(e.fraction * 100))
         # The log gets a line when the phase or whom it waits for changes, not per poll.
         key = f"{e.phase} {e.lockers_done}/{e.lockers_total} {e.current_locker_pid}"
@@ -105,21 +109,22 @@ class RunPanel(Vertical):
         if not self._pending:
             return
         lines, self._pending = self._pending, []
-        log = self.query_one(Log)
-        log.write_lines(lines, scroll_end=True)
-        if self._file is not None:
-            self._file.write("\n".join(lines) + "\n")
-            self._file.flush()
+        self.query_one(Log).write_lines(lines, scroll_end=True)
 
     def _tick(self) -> None:
         if self._started is None:
             if self._current:
                 self.query_one("#run-status", Static).update(self._current)
             return
-        elapsed = time.monotonic() - self._started
+        now = time.monotonic()
+        elapsed = now - self._started
+        waiting = ""
+        if self._wait is not None:
+            what, waited, since = self._wait
+            waiting = f" · ⏳ waiting {duration(waited + now - since)} for {what}"
         where = f" · log {self.log_path}" if self.log_path else ""
         self.query_one("#run-status", Static).update(
-            f"running {self._current} · elapsed {duration(elapsed)} · x cancels{where}"
+            f"running {self._current}{waiting} · elapsed {duration(elapsed)} · x cancels{where}"
         )
 
     @property

@@ -1,0 +1,298 @@
+"""The TUI's side of runs: start, follow, cancel, answer, quit during a run, recover.
+
+A run is carried out by a runner process (``console.core.run.process``); the TUI
+launches it and follows its event log into the Run panel. Quitting can leave it
+running: reopening the console (or ``migration-console attach``) follows it
+again. A run found at start is followed from its log on this machine, or from
+the database when it runs elsewhere; an interrupted one is offered to the
+operator to adopt, resume or mark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from console.core import events as ev
+from console.core.durations import duration
+from console.core.errors import ConsoleError
+from console.core.model import MigrationPlan
+from console.core.run import control, recovery
+from console.core.run.process import Launched, this_host
+from console.tui.dialogs.choice import Choice, ChoiceModal
+from console.tui.dialogs.confirm import ConfirmModal
+from console.tui.widgets.run_log import RunPanel
+
+if TYPE_CHECKING:
+    from console.core.service import ConsoleService
+    from console.tui.app import MigrationConsoleApp
+
+
+@dataclass
+class ActiveRun:
+    """The run this console follows (launched here, or found running)."""
+
+    migration: str
+    action: str
+    run_id: str
+    runner_pid: int | None
+    host: str
+    log: str = ""
+    remote: bool = False  # followed from the database: its runner is on another machine
+    pid: int | None = None  # its migration session, once started
+    pause_blockers: tuple[int, ...] = ()  # who blocked the last attempt, during a retry pause
+
+
+class RunController:
+    def __init__(self, app: MigrationConsoleApp) -> None:
+        self.app = app
+        self.active: ActiveRun | None = None
+        self.leaving = False  # the operator quits and leaves the run running
+
+    @property
+    def service(self) -> ConsoleService:
+        return self.app.service
+
+    @property
+    def panel(self) -> RunPanel:
+        return self.app.query_one(RunPanel)
+
+    # -- starting ------------------------------------------------------------------------
+
+    async def start(
+        self, name: str, action: str, resume: recovery.RunState | None = None
+    ) -> ev.RunResult | None:
+        if self.active is not None:
+            self.app.notify("A run is already in progress.", severity="warning")
+            return None
+        try:
+            plan = self.service.plan(name, action)
+        except ConsoleError as exc:
+            self.app.report(exc)
+            return None
+        if not await self.app.push_screen_wait(_confirm_run(self.app, name, action, plan, resume)):
+            return None
+        self.app.action_show_tab("run")
+        try:
+            await self.service.prepare_run(name, action, resuming=resume is not None)
+            launched = self.service.launch_run(name, action, self.app.options, resume=resume)
+        except ConsoleError as exc:
+            self.panel.write([f"✗ {exc.message} {exc.hint}".strip()])
+            self.app.report(exc)
+            return None
+        run = ActiveRun(name, action, launched.run_id, launched.pid, this_host(), str(launched.log))
+        return await self.follow(run, control.follow_launched(launched), launched)
+
+    # -- following -----------------------------------------------------------------------
+
+    async def follow(
+        self,
+        run: ActiveRun,
+        events: AsyncIterator[ev.Event],
+        launched: Launched | None = None,
+    ) -> ev.RunResult | None:
+        """Feed the run's events to the Run panel until it ends."""
+        self.active = run
+        self.service.active = run
+        self.panel.begin(run.log or None)
+        result: ev.RunResult | None = None
+        try:
+            async for e in events:
+                self._track(run, e)
+                self.panel.handle(e)
+                if isinstance(e, ev.MaxWaitReached) and e.asking:
+                    self.app.ask_max_wait(e)
+                if isinstance(e, ev.RunFinished):
+                    result = e.result
+                elif isinstance(e, ev.RunRefused):
+                    self.app.report(ConsoleError(e.message, e.hint))
+                elif isinstance(e, ev.RunnerLost):
+                    self.app.notify(
+                        f"The runner of {run.migration} ended without recording an outcome.",
+                        severity="error",
+                    )
+        finally:
+            self.active = None
+            self.service.active = None
+            self.service.active_pid = None
+        if result is not None:
+            self.app.last_result = result
+            if result.status == ev.SUCCEEDED:
+                self.app.notify(f"{result.action} succeeded")
+            else:
+                text = f"{result.action} {result.status}: {result.error or ''}"
+                self.app.notify(text, severity="error")
+        self.app.after_run(run.migration)
+        return result
+
+    def _track(self, run: ActiveRun, e: ev.Event) -> None:
+        if isinstance(e, ev.RunStarted):
+            run.pid = self.service.active_pid = e.pid
+        elif isinstance(e, ev.LockRetry):
+            run.pause_blockers = e.blockers
+        elif isinstance(e, ev.RetryNow | ev.StatementStarted | ev.RunFinished):
+            run.pause_blockers = ()
+
+    async def check_at_start(self) -> None:
+        """A run recorded as running: follow it (here, or from the database), or, if its
+        runner went away, offer to adopt, resume or mark it."""
+        try:
+            states = await self.service.open_runs()
+        except ConsoleError as exc:
+            self.app.report(exc)
+            return
+        for state in states:
+            r = state.record
+            if state.in_progress and self.active is None:
+                remote = r.host not in ("", this_host())
+                run = ActiveRun(
+                    r.migration, r.action, r.run_id, r.runner_pid, r.host, r.log, remote
+                )
+                self.app.notify(f"{r.action} {r.migration} is in progress: following it.")
+                events = (
+                    self.service.follow_remote(r.migration, r.action)
+                    if remote
+                    else control.follow_record(r)
+                )
+                self.app.follow_found(run, events)
+            elif state.interrupted:
+                await self.recover(state)
+
+    async def recover(self, state: recovery.RunState) -> None:
+        choices = [
+            Choice("a", "Adopt: wait for its orphaned statement and record the outcome", "adopt"),
+            Choice("m", "Mark it interrupted, with the note above", "mark"),
+        ]
+        if state.orphan is None:
+            choices.insert(1, Choice("r", "Resume: run the rest (asks first)", "resume"))
+        answer = await self.app.push_screen_wait(
+            ChoiceModal(
+                f"Interrupted: {state.record.action} {state.record.migration}",
+                "\n".join(state.describe()[:-1]),
+                choices,
+                note="note for the record (mark)",
+            )
+        )
+        if answer is None:
+            return
+        try:
+            if answer.value == "mark":
+                self.service.mark_interrupted(state, answer.note)
+                self.app.notify(f"Recorded {state.record.migration}'s run as interrupted.")
+                self.app.after_run(state.record.migration)
+            elif answer.value == "resume":
+                await self.start(state.record.migration, state.record.action, resume=state)
+            else:
+                r = state.record
+                run = ActiveRun(r.migration, r.action, r.run_id, r.runner_pid, r.host, r.log)
+                self.app.action_show_tab("run")
+                await self.follow(run, self.service.adopt(state))
+        except ConsoleError as exc:
+            self.app.report(exc)
+
+    # -- talking to the run ---------------------------------------------------------------
+
+    async def cancel(self) -> None:
+        run = self.active
+        if run is None:
+            return
+        body = (
+            f"Cancel the running statement of {run.migration} on the server"
+            f"{f' (pid {run.pid})' if run.pid else ''}? A cancelled CREATE INDEX CONCURRENTLY "
+            "leaves an INVALID index; the console reports it and drops it on the next run."
+        )
+        if await self.app.push_screen_wait(
+            ConfirmModal("Cancel the run?", body, "Cancel run", "Keep running")
+        ):
+            await self._send(run, "cancel")
+
+    async def _send(self, run: ActiveRun, what: str) -> None:
+        try:
+            how = await self.service.send(run, what)
+        except ConsoleError as exc:
+            self.app.report(exc)
+            return
+        self.panel.write([f"      ⚡ {self.service.operator}: {what} ({how})"])
+
+    async def answer_max_wait(self, e: ev.MaxWaitReached) -> None:
+        run = self.active
+        if run is None:
+            return
+        holder = f"pid {e.holder_pid}" if e.holder_pid else "the holder"
+        choices = [
+            Choice("k", "Keep waiting (ask again after the same time)", "keep"),
+            Choice("c", f"Cancel {holder}'s query", "cancel"),
+            Choice("t", f"Terminate {holder}: its transaction rolls back", "terminate"),
+            Choice("g", "Give up the build (leaves an INVALID index to drop)", "give_up"),
+        ]
+        body = (
+            f"Statement {e.number} has waited {duration(e.waited_s)} for other transactions "
+            f"to end. Nothing is lost while it waits; the build is kept.\n\nHolder: {e.holder}"
+        )
+        answer = await self.app.push_screen_wait(
+            ChoiceModal("The build is still waiting", body, choices)
+        )
+        if answer is None or self.active is not run:
+            return
+        if answer.value in ("cancel", "terminate") and e.holder_pid:
+            session = next(
+                (s for s in await self.service.sessions() if s.pid == e.holder_pid), None
+            )
+            if session is not None:
+                await self.app.signal_session(session, answer.value)
+            await self._send(run, "keep")
+        else:
+            await self._send(run, answer.value)
+
+    async def quit(self) -> None:
+        run = self.active
+        if run is None:
+            self.app.exit(0)
+            return
+        answer = await self.app.push_screen_wait(
+            ChoiceModal(
+                "Quit during a run?",
+                f"{run.action} {run.migration} is running in its own process. Leave it running "
+                f"and follow it later (reopen the console, or `migration-console attach "
+                f"{run.migration}`), or cancel its statement on the server first.",
+                [
+                    Choice("l", "Leave it running and quit", "leave"),
+                    Choice("c", "Cancel the run, wait for its record, then quit", "cancel"),
+                    Choice("s", "Stay", "stay"),
+                ],
+            )
+        )
+        if answer is None or answer.value == "stay":
+            return
+        if answer.value == "leave":
+            self.leaving = True
+            self.app.exit(0)
+            return
+        await self._send(run, "cancel")
+        await self.app.wait_for_run()
+        self.app.exit(130)
+
+
+def _confirm_run(
+    app: MigrationConsoleApp,
+    name: str,
+    action: str,
+    plan: MigrationPlan,
+    resume: recovery.RunState | None,
+) -> ConfirmModal:
+    section = plan.section
+    verb = "Roll back" if action == "rollback" else ("Resume" if resume else "Run")
+    lines = [f"{verb} {name} on {app.service.settings.display}."]
+    dropped = [p.drops_index for p in section.statements if p.drops_index]
+    if dropped:
+        lines.append(f"This DROPS {len(dropped)} index(es): " + ", ".join(dropped) + ".")
+    lines += [section.reason, ""]
+    skip = recovery.resume_skips(resume) if resume else ()
+    lines += [
+        f"{p.statement.number}. {p.statement.first_line}"
+        + (" (done: skipped)" if p.statement.number in skip else "")
+        for p in section.statements
+    ]
+    lines.append("\nIt runs in a process of its own: closing the console does not stop it.")
+    return ConfirmModal(f"{verb} {name}?", "\n".join(lines), verb)
