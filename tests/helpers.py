@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import tomllib
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit

@@ -231,6 +231,7 @@ class MigrationRunner:
 
     async def _run_autocommit(self, sp: StatementPlan, res: ev.StatementResult) -> None:
         async def attempt(n: int) -> None:
+            await self.lock.ensure()  # never start a statement without the run lock
             res.attempts, res.status = n, "running"
             self._emit(ev.StatementStarted(res.number, res.line, sp.statement.sql, n))
             t0 = time.monotonic()
@@ -240,10 +241,9 @@ class MigrationRunner:
             except (Failed, Cancelled, Lost) as exc:
                 res.duration_s = time.monotonic() - t0
                 res.status = "cancelled" if isinstance(exc, Cancelled) else "failed"
-                if isinstance(exc, Failed):
-                    self._emit(
-                        ev.StatementFailed(res.number, res.duration_s, exc.sqlstate, exc.message)
-                    )
+                if not isinstance(exc, Cancelled):
+                    code = exc.sqlstate if isinstance(exc, Failed) else None
+                    self._emit(ev.StatementFailed(res.number, res.duration_s, code, exc.message))
                 raise
             res.duration_s, res.status = time.monotonic() - t0, "succeeded"
             self._emit(ev.StatementFinished(res.number, res.duration_s, tag))
@@ -261,6 +261,7 @@ class MigrationRunner:
             await self._drop_invalid_leftover(sp)
 
         async def attempt(n: int) -> None:
+            await self.lock.ensure()
             tr = run.transaction()
             await self._guard(tr.start())
             res, committing = results[0], False
@@ -293,12 +294,13 @@ class MigrationRunner:
                 self._emit(ev.TransactionRolledBack("the transaction was rolled back whole"))
                 exc.note = " The transaction was rolled back: nothing changed."
                 raise
-            except Lost:
+            except Lost as exc:
                 # The server rolls back an open transaction when its session ends; a
                 # COMMIT in flight may or may not have landed.
                 _mark(results, "unknown" if committing else "rolled back")
                 if not committing:
                     res.status = "failed"
+                    self._emit(ev.StatementFailed(res.number, res.duration_s, None, exc.message))
                 raise
 
         await retrying(self.options, self._cancel, attempt, self._retry_pause)

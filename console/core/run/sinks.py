@@ -64,6 +64,8 @@ class HistorySink:
             return
         elif isinstance(e, ev.StatementStarted):
             self._set(e.number, status="running", attempts=e.attempt)
+            if not self._in_transaction:
+                self._write()  # which statement was in flight, should the runner die
         elif isinstance(e, ev.StatementSkipped):
             self._set(e.number, status="skipped")
             self._write()

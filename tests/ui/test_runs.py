@@ -1,0 +1,97 @@
+"""Runs from the console: they outlive it, it finds them again, it asks after --max-wait."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import asyncpg
+
+from console.core.run import RunOptions
+from console.tui.dialogs.choice import ChoiceModal
+from console.tui.widgets.run_log import RunPanel
+from tests.helpers import hold_write
+from tests.ui.harness import loaded, make_app, press_and_confirm, until
+
+NAME = "add_composite_indexes_20251123"
+
+
+def runs(history: Path) -> list[dict]:
+    return tomllib.loads(history.read_text()).get("runs", []) if history.exists() else []
+
+
+async def test_quit_leaving_the_run_running_then_reopen_follows_it(
+    db_url: str, helper: asyncpg.Connection, tmp_path: Path
+) -> None:
+    await hold_write(helper)
+    history = tmp_path / "history.toml"
+    app = make_app(db_url, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app)
+        await press_and_confirm(pilot, "r")
+        panel = app.query_one(RunPanel)
+        await until(lambda: any("⏳ waiting" in line for line in panel.lines))
+        await pilot.press("q")
+        await until(lambda: isinstance(app.screen, ChoiceModal))
+        await pilot.press("l")  # leave it running
+        await until(lambda: app.return_value is not None)
+    assert app.return_value == 0
+    assert runs(history)[-1]["status"] == "running"  # the runner goes on without the console
+    again = make_app(db_url, tmp_path)
+    async with again.run_test(size=(80, 24)):
+        await until(lambda: again.runner is not None)  # found at start, followed
+        panel = again.query_one(RunPanel)
+        await until(lambda: any(line.startswith("[1/7]") for line in panel.lines))  # log so far
+        await helper.execute("ROLLBACK")
+        await until(lambda: again.last_result is not None)
+        assert again.last_result is not None and again.last_result.status == "succeeded"
+    assert runs(history)[-1]["status"] == "succeeded"
+
+
+async def test_max_wait_asks_keep_waiting_then_terminate_the_holder(
+    db_url: str, helper: asyncpg.Connection, tmp_path: Path
+) -> None:
+    await hold_write(helper)
+    pid = helper.get_server_pid()
+    options = RunOptions(lock_timeout_s=5, lock_retries=0, max_wait_s=0.5)
+    app = make_app(db_url, tmp_path, options=options)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app)
+        await press_and_confirm(pilot, "r")
+        await until(lambda: isinstance(app.screen, ChoiceModal))
+        body = str(app.screen.query_one(".dialog-body Static").render())
+        assert f"pid {pid} (test-helper" in body and "the build is kept" in body
+        await pilot.press("k")  # keep waiting: asked again after another max-wait
+        await until(lambda: not isinstance(app.screen, ChoiceModal))
+        await until(lambda: isinstance(app.screen, ChoiceModal))
+        await pilot.press("t")  # terminate the holder: the build goes on
+        await until(lambda: app.last_result is not None)
+        assert app.last_result is not None and app.last_result.status == "succeeded"
+    record = runs(tmp_path / "history.toml")[-1]
+    assert record["statements"][0]["attempts"] == 1
+    what = [(a["what"], a.get("pid")) for a in record["actions"]]
+    assert ("keep waiting", None) in what and ("terminate", pid) in what
+
+
+async def test_max_wait_give_up_the_build(
+    db_url: str, helper: asyncpg.Connection, tmp_path: Path
+) -> None:
+    await hold_write(helper)
+    options = RunOptions(lock_timeout_s=5, lock_retries=0, max_wait_s=0.3)
+    app = make_app(db_url, tmp_path, options=options)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await loaded(app)
+            await press_and_confirm(pilot, "r")
+            await until(lambda: isinstance(app.screen, ChoiceModal))
+            await pilot.press("g")
+            await until(lambda: app.last_result is not None)
+            result = app.last_result
+            assert result is not None and result.status == "failed"
+            assert "gave up after waiting" in (result.error or "")
+            assert result.invalid_indexes == ["idx_conversation_messages_user_contact_date"]
+    finally:
+        await helper.execute("ROLLBACK")
+    record = runs(tmp_path / "history.toml")[-1]
+    assert record["status"] == "failed"
+    assert record["actions"][0]["what"] == "give up the build"
