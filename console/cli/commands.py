@@ -12,12 +12,14 @@ from rich.markup import escape
 
 from console.cli.render import out, print_json, table
 from console.core import waits
+from console.core.durations import parse_duration
 from console.core.errors import BadInput, ExitCode
 from console.core.history import HistoryStore
 from console.core.migration_file import parse_migration, resolve_migration
 from console.core.model import DOWN, UP, Migration
 from console.core.narrate import duration
 from console.core.plan import plan_migration
+from console.core.run import RunOptions
 from console.core.settings import (
     ConnectionSettings,
     Redactor,
@@ -60,6 +62,27 @@ def redact_any(ns: argparse.Namespace, text: str) -> str:
 
         pw = url_password(url) if url else None
         return Redactor((pw,) if pw else ())(text)
+
+
+MAX_RETRIES = 100
+
+
+def run_options(ns: argparse.Namespace) -> RunOptions:
+    """The time options in PostgreSQL's duration syntax; anything odd is exit 2."""
+    retries = int(ns.lock_retries)
+    if not 0 <= retries <= MAX_RETRIES:
+        raise BadInput(
+            f"--lock-retries must be between 0 and {MAX_RETRIES}, not {retries}.",
+            "See `migration-console run --help`.",
+        )
+    statement = parse_duration(ns.statement_timeout, "--statement-timeout", unlimited_ok=True)
+    return RunOptions(
+        lock_timeout_s=parse_duration(ns.lock_timeout, "--lock-timeout") or 0.0,
+        lock_retries=retries,
+        backoff_s=parse_duration(ns.retry_backoff, "--retry-backoff") or 0.0,
+        statement_timeout_s=statement or 0.0,
+        max_wait_s=parse_duration(ns.max_wait, "--max-wait", unlimited_ok=True),
+    )
 
 
 def load_migration(ns: argparse.Namespace) -> Migration:
@@ -344,13 +367,13 @@ async def cmd_console(ns: argparse.Namespace, s: ConnectionSettings | None = Non
     from console.tui.app import MigrationConsoleApp
 
     service = build_service(ns, s)
-    app = MigrationConsoleApp(service)
+    app = MigrationConsoleApp(service, options=run_options(ns), notes=_get(ns, "notes") or "")
     try:
         code = await app.run_async()
     finally:
         await service.close()
-    left = app.runs.active
-    if app.runs.leaving and left is not None:
+    left = app.runs.left
+    if left is not None:
         out.print(
             f"{left.action} {escape(left.migration)} goes on in runner pid {left.runner_pid}: "
             f"`migration-console attach {escape(left.migration)}` follows it, "

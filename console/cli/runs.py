@@ -26,16 +26,16 @@ from console.cli.commands import (
     history_path,
     load_migration,
     migrations_dir,
+    run_options,
     settings,
 )
 from console.cli.render import out
 from console.core import events as ev
-from console.core.durations import parse_duration
 from console.core.errors import BadInput, ExitCode
 from console.core.history import HistoryStore, RunRecord
 from console.core.model import Migration
 from console.core.plan import plan_section
-from console.core.run import RunOptions, control, recovery
+from console.core.run import control, recovery
 from console.core.run.execute import RunRequest, exit_code
 from console.core.run.options import FAIL
 from console.core.run.process import launch, runner_alive
@@ -43,26 +43,6 @@ from console.core.run.remote import follow_from_database
 from console.core.run.runner import ACTIONS
 from console.core.settings import ConnectionSettings, default_operator, railway_context
 from console.db.connect import MONITOR, close_quietly, connect
-
-MAX_RETRIES = 100
-
-
-def run_options(ns: argparse.Namespace) -> RunOptions:
-    """The time options in PostgreSQL's duration syntax; anything odd is exit 2."""
-    retries = int(ns.lock_retries)
-    if not 0 <= retries <= MAX_RETRIES:
-        raise BadInput(
-            f"--lock-retries must be between 0 and {MAX_RETRIES}, not {retries}.",
-            "See `migration-console run --help`.",
-        )
-    statement = parse_duration(ns.statement_timeout, "--statement-timeout", unlimited_ok=True)
-    return RunOptions(
-        lock_timeout_s=parse_duration(ns.lock_timeout, "--lock-timeout") or 0.0,
-        lock_retries=retries,
-        backoff_s=parse_duration(ns.retry_backoff, "--retry-backoff") or 0.0,
-        statement_timeout_s=statement or 0.0,
-        max_wait_s=parse_duration(ns.max_wait, "--max-wait", unlimited_ok=True),
-    )
 
 
 def _operator(ns: argparse.Namespace) -> str:
@@ -116,7 +96,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
     store = HistoryStore(history_path(ns), redact=s.redact)
     history = store.load()  # refuse a corrupt history before touching the database
     options = run_options(ns)
-    asyncio.run(control.prepare(s, migration, action, history, migrations_dir(ns)))
+    asyncio.run(control.prepare(s, migration, action, history, migrations_dir(ns), store=store))
     request = control.request_for(
         migration,
         action,
@@ -399,8 +379,14 @@ def _resume(
     options = run_options(ns)
     asyncio.run(
         control.prepare(
-            s, migration, record.action, store.load(), migrations_dir(ns), resuming=True
-        )
+            s,
+            migration,
+            record.action,
+            store.load(),
+            migrations_dir(ns),
+            resuming=True,
+            store=store,
+        )  # fmt: skip
     )
     request = control.request_for(
         migration,

@@ -332,6 +332,17 @@ class HistoryStore:
         self.update(change)
         return added
 
+    def check_writable(self) -> None:
+        """Refuse (HistoryError, exit 2) before a run if its record could not be written."""
+        folder = self.path.parent if str(self.path.parent) else Path(".")
+        target = self.path if self.path.exists() else folder
+        if not folder.is_dir() or not os.access(folder, os.W_OK) or not os.access(target, os.W_OK):
+            raise HistoryError(
+                f"{self.path} cannot be written here (its folder {folder} is missing or "
+                "read-only): a run's record would be lost, so nothing was run.",
+                "Pass --history PATH in a writable folder, or fix the permissions.",
+            )
+
     def update(self, fn: Callable[[dict[str, Any]], None]) -> None:
         """Read-modify-write the raw document under the lock; nothing is written if fn raises."""
         with self._locked():

@@ -281,7 +281,7 @@ class ConsoleService:
         history = self.store.load()
         await control.prepare(
             self.settings, self.migration(name), action, history, self.migrations_dir,
-            resuming=resuming,
+            resuming=resuming, store=self.store,
         )  # fmt: skip
 
     def launch_run(

@@ -25,6 +25,7 @@ PENDING, APPLIED, PARTIAL, INVALID, UNREADABLE, UNKNOWN = (
 )
 FAILED = "failed"  # the last run failed and left nothing applied
 RUNNING, INTERRUPTED = "running", "interrupted"  # a run in progress; one whose runner went away
+BUILDING = "building"  # an index of it is being built right now (INVALID until it is done)
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,13 @@ async def migration_state(conn: asyncpg.Connection, migration: Migration) -> tup
     if not names:
         return UNKNOWN, "no indexes to look for: see history"
     states = await catalog.indexes(conn, names)
-    invalid = [s.qualified or s.name for s in states if s.invalid]
+    invalid = [s.qualified or s.name for s in states if s.invalid and not s.building_pid]
+    building = [f"{s.qualified or s.name} (pid {s.building_pid})" for s in states if s.building_pid]
     present = [s for s in states if s.exists and not s.invalid]
     if invalid:
         return INVALID, f"INVALID: {', '.join(invalid)}"
+    if building:
+        return BUILDING, f"being built right now: {', '.join(building)}"
     if len(present) == len(states):
         return APPLIED, f"{len(states)} of {len(states)} indexes present"
     if present:

@@ -102,9 +102,10 @@ async def indexes(conn: asyncpg.Connection, names: Sequence[str]) -> list[IndexS
     ]
 
 
-async def invalid_indexes(conn: asyncpg.Connection) -> list[tuple[str, str, str]]:
+async def invalid_indexes(conn: asyncpg.Connection) -> list[tuple[str, str, str, int | None]]:
+    """(name, table, size, pid building it now or None) of every INVALID index."""
     rows = await conn.fetch(load("invalid_indexes"))
-    return [(r["name"], r["table_name"], r["size"]) for r in rows]
+    return [(r["name"], r["table_name"], r["size"], r["building_pid"]) for r in rows]
 
 
 async def drop_index_statement(conn: asyncpg.Connection, qualified_name: str) -> str:

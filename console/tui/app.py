@@ -58,10 +58,12 @@ class MigrationConsoleApp(App[int]):
         refresh_s: float = 1.0,
         start_refresh: bool = True,
         doctor: bool = True,
+        notes: str = "",
     ) -> None:
         super().__init__()
         self.service = service
         self.options = options or RunOptions()
+        self.notes = notes  # stored with every run started here
         self.refresh_s = refresh_s
         self.start_refresh = start_refresh
         self.doctor_at_start = doctor

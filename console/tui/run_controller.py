@@ -42,13 +42,14 @@ class ActiveRun:
     remote: bool = False  # followed from the database: its runner is on another machine
     pid: int | None = None  # its migration session, once started
     pause_blockers: tuple[int, ...] = ()  # who blocked the last attempt, during a retry pause
+    asking: ev.MaxWaitReached | None = None  # a question of the runner not yet overtaken
 
 
 class RunController:
     def __init__(self, app: MigrationConsoleApp) -> None:
         self.app = app
         self.active: ActiveRun | None = None
-        self.leaving = False  # the operator quits and leaves the run running
+        self.left: ActiveRun | None = None  # the run the operator quit and left running
 
     @property
     def service(self) -> ConsoleService:
@@ -76,7 +77,9 @@ class RunController:
         self.app.action_show_tab("run")
         try:
             await self.service.prepare_run(name, action, resuming=resume is not None)
-            launched = self.service.launch_run(name, action, self.app.options, resume=resume)
+            launched = self.service.launch_run(
+                name, action, self.app.options, self.app.notes, resume=resume
+            )
         except ConsoleError as exc:
             self.panel.write([f"✗ {exc.message} {exc.hint}".strip()])
             self.app.report(exc)
@@ -102,6 +105,8 @@ class RunController:
                 self._track(run, e)
                 self.panel.handle(e)
                 if isinstance(e, ev.MaxWaitReached) and e.asking:
+                    # Asked in a worker, after a replayed log has been read to its end:
+                    # a question the run has moved past is not put to the operator.
                     self.app.ask_max_wait(e)
                 if isinstance(e, ev.RunFinished):
                     result = e.result
@@ -127,6 +132,10 @@ class RunController:
         return result
 
     def _track(self, run: ActiveRun, e: ev.Event) -> None:
+        if isinstance(e, ev.MaxWaitReached) and e.asking:
+            run.asking = e
+        elif isinstance(e, ev.WaitEnded | ev.StatementFinished | ev.StatementFailed | ev.Decision):
+            run.asking = None
         if isinstance(e, ev.RunStarted):
             run.pid = self.service.active_pid = e.pid
         elif isinstance(e, ev.LockRetry):
@@ -217,7 +226,7 @@ class RunController:
 
     async def answer_max_wait(self, e: ev.MaxWaitReached) -> None:
         run = self.active
-        if run is None:
+        if run is None or run.asking is not e:
             return
         holder = f"pid {e.holder_pid}" if e.holder_pid else "the holder"
         choices = [
@@ -266,7 +275,7 @@ class RunController:
         if answer is None or answer.value == "stay":
             return
         if answer.value == "leave":
-            self.leaving = True
+            self.left = run
             self.app.exit(0)
             return
         await self._send(run, "cancel")

@@ -285,3 +285,15 @@ async def test_attach_to_a_run_on_another_machine_follows_the_database(
     await asyncio.to_thread(face.communicate, timeout=60)
     assert follower.returncode == 0, stdout + stderr
     assert "the database shows it applied" in stdout
+
+
+async def test_history_not_writable_refuses_before_running(
+    db_url: str, helper: asyncpg.Connection, workdir: Path
+) -> None:
+    missing = workdir / "no-such-folder" / "history.toml"
+    r = await asyncio.to_thread(
+        run_cli, "run", NAME, "--yes", "--history", str(missing), url=db_url, cwd=workdir
+    )
+    assert r.code == 2, r.output
+    assert "cannot be written" in r.stderr and "nothing was run" in r.stderr
+    assert await valid(helper) == {}

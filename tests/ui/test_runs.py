@@ -58,7 +58,9 @@ async def test_max_wait_asks_keep_waiting_then_terminate_the_holder(
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(app)
         await press_and_confirm(pilot, "r")
-        await until(lambda: isinstance(app.screen, ChoiceModal))
+        await until(
+            lambda: isinstance(app.screen, ChoiceModal) and app.screen.query(".dialog-body Static")
+        )
         body = str(app.screen.query_one(".dialog-body Static").render())
         assert f"pid {pid} (test-helper" in body and "the build is kept" in body
         await pilot.press("k")  # keep waiting: asked again after another max-wait

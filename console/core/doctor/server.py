@@ -193,14 +193,21 @@ async def idle_check(conn: asyncpg.Connection) -> list[Check]:
 
 
 async def invalid_check(conn: asyncpg.Connection) -> list[Check]:
-    rows = await catalog.invalid_indexes(conn)
+    found = await catalog.invalid_indexes(conn)
+    rows = [(name, table, size) for name, table, size, pid in found if pid is None]
+    building = [f"{name} (pid {pid})" for name, _table, _size, pid in found if pid is not None]
     if not rows:
-        return [Check(INVALID, OK, "No INVALID indexes.")]
+        summary = "No INVALID indexes."
+        if building:
+            summary += f" Being built right now (INVALID until done): {', '.join(building)}."
+        return [Check(INVALID, OK, summary)]
     listed = ", ".join(f"{name} on {table} ({size})" for name, table, size in rows)
     summary = (
         f"{len(rows)} INVALID index{'es' if len(rows) > 1 else ''} (left by failed or cancelled "
         f"CONCURRENTLY builds; never used by queries, they may still slow writes): {listed}."
     )
+    if building:
+        summary += f" Being built right now, not to drop: {', '.join(building)}."
     fix = (
         f"Drop each with `DROP INDEX CONCURRENTLY {rows[0][0]};`, or run the migration that "
         "builds it again: the console drops an INVALID leftover and rebuilds it."

@@ -41,9 +41,12 @@ async def prepare(
     migrations_dir: Path,
     *,
     resuming: bool = False,
+    store: HistoryStore | None = None,
 ) -> None:
-    """Refuse before anything is launched: preflight (exit 3), a run in progress (4),
-    an interrupted run not yet resolved (2)."""
+    """Refuse before anything is launched: history.toml not writable (exit 2), preflight
+    (exit 3), a run in progress (4), an interrupted run not yet resolved (2)."""
+    if store is not None:
+        store.check_writable()
     section = migration.section(ACTIONS[action])
     if section is None or not section.statements:
         raise BadInput(

@@ -6,6 +6,7 @@ interface. The run's own event log (JSON lines) is written by its runner process
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -13,7 +14,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Log, ProgressBar, Static
 
 from console.core import events as ev
-from console.core.narrate import duration, event_lines, progress_text
+from console.core.durations import duration, short
+from console.core.narrate import event_lines, progress_text
 
 MAX_LINES = 20_000
 FLUSH_S = 0.1
@@ -63,8 +65,11 @@ class RunPanel(Vertical):
     def handle(self, e: ev.Event) -> None:
         if isinstance(e, ev.RunStarted):
             self._total = e.statements
+            # elapsed since the run started, also for a run found already going
+            age = (datetime.now(UTC) - e.started_at).total_seconds()
+            self._started = time.monotonic() - max(0.0, age)
         if isinstance(e, ev.StatementStarted):
-            self._current = f"statement {e.number}/{self._total} (line {e.line})"
+            self._current = f"statement {e.number}/{self._total}, line {e.line}"
             if self._phase:  # only a statement that showed progress needs its bar reset
                 self._phase = ""
                 self.query_one("#run-progress", ProgressBar).update(total=100, progress=0)
@@ -117,14 +122,12 @@ class RunPanel(Vertical):
                 self.query_one("#run-status", Static).update(self._current)
             return
         now = time.monotonic()
-        elapsed = now - self._started
         waiting = ""
         if self._wait is not None:
             what, waited, since = self._wait
-            waiting = f" · ⏳ waiting {duration(waited + now - since)} for {what}"
-        where = f" · log {self.log_path}" if self.log_path else ""
+            waiting = f" · ⏳ {short(waited + now - since)} for {what}"
         self.query_one("#run-status", Static).update(
-            f"running {self._current}{waiting} · elapsed {duration(elapsed)} · x cancels{where}"
+            f"{self._current}{waiting} · {short(now - self._started)} elapsed · x cancels"
         )
 
     @property
