@@ -112,11 +112,14 @@ async def poll_until(
 RUN_SESSION = "migration-console run add_composite_indexes_20251123"
 
 
-def spawn_cli(*args: str, url: str, cwd: Path) -> subprocess.Popen[str]:
+def spawn_cli(
+    *args: str, url: str, cwd: Path, history: Path | None = None
+) -> subprocess.Popen[str]:
     """Start ``python -m console ARGS`` beside the test (collect it with communicate())."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "NO_COLOR": "1"}
+    extra = ("--history", str(history)) if history is not None else ()
     return subprocess.Popen(
-        [sys.executable, "-m", "console", *args],
+        [sys.executable, "-m", "console", *extra, *args],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,

@@ -112,6 +112,11 @@ class RunController:
                     result = e.result
                 elif isinstance(e, ev.RunRefused):
                     self.app.report(ConsoleError(e.message, e.hint))
+                elif isinstance(e, ev.RemoteEnded):
+                    self.app.notify(
+                        f"The run of {e.migration} ended; the database shows it {e.state}.",
+                        severity="information" if e.ok else "error",
+                    )
                 elif isinstance(e, ev.RunnerLost):
                     self.app.notify(
                         f"The runner of {run.migration} ended without recording an outcome.",

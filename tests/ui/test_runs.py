@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import shutil
+import signal
 import tomllib
 from pathlib import Path
 
@@ -10,7 +14,7 @@ import asyncpg
 from console.core.run import RunOptions
 from console.tui.dialogs.choice import ChoiceModal
 from console.tui.widgets.run_log import RunPanel
-from tests.helpers import hold_write
+from tests.helpers import ROOT, hold_write, logged, run_log, spawn_cli
 from tests.ui.harness import loaded, make_app, press_and_confirm, until
 
 NAME = "add_composite_indexes_20251123"
@@ -97,3 +101,58 @@ async def test_max_wait_give_up_the_build(
     record = runs(tmp_path / "history.toml")[-1]
     assert record["status"] == "failed"
     assert record["actions"][0]["what"] == "give up the build"
+
+
+async def test_an_interrupted_run_is_offered_for_recovery_at_start(
+    db_url: str, helper: asyncpg.Connection, tmp_path: Path
+) -> None:
+    shutil.copy(ROOT / "history.toml", tmp_path / "history.toml")
+    await hold_write(helper)
+    face = spawn_cli("run", NAME, "--yes", url=db_url, cwd=ROOT, history=tmp_path / "history.toml")
+    log = await run_log(tmp_path / "history.toml")
+    await logged(log, "Waiting", number=1)
+    runner = runs(tmp_path / "history.toml")[-1]["runner_pid"]
+    face.kill()
+    os.kill(runner, signal.SIGKILL)  # the machine's console processes are gone
+    await asyncio.to_thread(face.wait, timeout=30)
+    app = make_app(db_url, tmp_path)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(
+                lambda: (
+                    isinstance(app.screen, ChoiceModal) and app.screen.query(".dialog-body Static")
+                )
+            )
+            body = str(app.screen.query_one(".dialog-body Static").render())
+            assert "was interrupted" in body and "still executing on the server" in body
+            app.screen.query_one("#note").focus()
+            await pilot.press(*"runner killed by the OOM killer")
+            await pilot.press("tab", "m")
+            await until(lambda: runs(tmp_path / "history.toml")[-1]["status"] == "interrupted")
+    finally:
+        await helper.execute("ROLLBACK")
+    record = runs(tmp_path / "history.toml")[-1]
+    assert record["resolution"]["what"] == "marked interrupted"
+    assert record["resolution"]["note"] == "runner killed by the OOM killer"
+    assert record["resolution"]["by"] == "tester@ci"
+
+
+async def test_a_run_on_another_machine_is_followed_from_the_database(
+    db_url: str, helper: asyncpg.Connection, tmp_path: Path
+) -> None:
+    history = tmp_path / "history.toml"
+    shutil.copy(ROOT / "history.toml", history)
+    await hold_write(helper)
+    face = spawn_cli("run", NAME, "--yes", url=db_url, cwd=ROOT, history=history)
+    await logged(await run_log(history), "Waiting", number=1)
+    here = f'host = "{os.uname().nodename}"'
+    history.write_text(history.read_text().replace(here, 'host = "elsewhere"'))
+    app = make_app(db_url, tmp_path)
+    async with app.run_test(size=(80, 24)):
+        await until(lambda: app.runner is not None and app.runner.remote)
+        panel = app.query_one(RunPanel)
+        await until(lambda: any("⏳ waiting" in line for line in panel.lines))
+        await helper.execute("ROLLBACK")
+        await until(lambda: any("the database shows it applied" in line for line in panel.lines))
+        await until(lambda: app.runner is None)
+    await asyncio.to_thread(face.communicate, timeout=60)
