@@ -235,13 +235,18 @@ async def statement_outcome(conn: asyncpg.Connection, state: RunState) -> str:
 
 
 def mark(store: HistoryStore, state: RunState, by: str, note: str) -> RunRecord:
+    return _close(store, state, "marked interrupted", by, note=note)
+
+
+def _close(store: HistoryStore, state: RunState, what: str, by: str, **more: Any) -> RunRecord:
+    """The interrupted record ends: status, what the database showed, who resolved it how."""
     record = state.record
     record.status = ev.INTERRUPTED
     record.finished_at = datetime.now(UTC)
     record.duration_s = None
     record.error = _interrupted_text(state, state.statement, None)
     record.invalid_indexes = state.invalid
-    _resolve(record, "marked interrupted", by, note=note)
+    _resolve(record, what, by, **more)
     store.finish_run(record)
     return record
 
@@ -263,14 +268,7 @@ def resume_skips(state: RunState) -> tuple[int, ...]:
 
 def close_as_resumed(store: HistoryStore, state: RunState, by: str, new_run_id: str) -> None:
     """The interrupted record ends, resolved by the run that resumes it."""
-    record = state.record
-    record.status = ev.INTERRUPTED
-    record.finished_at = datetime.now(UTC)
-    record.duration_s = None
-    record.error = _interrupted_text(state, state.statement, None)
-    record.invalid_indexes = state.invalid
-    _resolve(record, "resumed", by, run=new_run_id)
-    store.finish_run(record)
+    _close(store, state, "resumed", by, run=new_run_id)
 
 
 def _interrupted_text(state: RunState, number: int | None, outcome: str | None) -> str:

@@ -27,14 +27,14 @@ from console.core import events as ev
 from console.core import waits
 from console.core.durations import duration, pg_ms
 from console.core.errors import BadInput, ConsoleError, LockHeld
-from console.core.locks import conflicts, lock_mode
+from console.core.locks import lock_mode
 from console.core.model import Migration, SectionPlan, StatementPlan
 from console.core.plan import plan_section
 from console.core.preflight import preflight
 from console.core.run import invalid
 from console.core.run.keeper import RunLock
 from console.core.run.options import FAIL, RunOptions
-from console.core.run.policy import GIVE_UP, LOCK_TIMEOUT, Block, WaitPolicy
+from console.core.run.policy import GIVE_UP, LOCK_TIMEOUT, WaitPolicy
 from console.core.run.retry import Cancelled, Failed, Lost, retrying
 from console.core.run.watch import Watch, is_disconnect
 from console.core.settings import ConnectionSettings
@@ -475,7 +475,7 @@ class MigrationRunner:
                 block.pids if block else (),
             )
         )  # fmt: skip
-        released = await self._released_check(block)
+        released = await self.watch.released_check(block)
         end = time.monotonic() + wait
         while (left := end - time.monotonic()) > 0:
             if released is not None and await released():
@@ -488,77 +488,20 @@ class MigrationRunner:
                 continue
             raise Cancelled(self._cancel_why)
 
-    async def _released_check(self, block: Block | None) -> Callable[[], Awaitable[bool]] | None:
-        """A check that the blockers no longer hold a conflicting lock (None: unknown)."""
-        if block is None or not block.pids:
-            return None
-        pids, wanted = list(block.pids), lock_mode(block.mode)
-        if block.relation_oid is not None:
-            oid = block.relation_oid
-
-            async def on_table() -> bool:
-                held = await self.watch.call(lambda c: activity.relation_locks(c, pids, oid))
-                if held is None:
-                    return False
-                return not any(conflicts(wanted, lock_mode(mode)) for _pid, mode in held)
-
-            return on_table
-        before = await self.watch.call(lambda c: activity.transactions_of(c, pids))
-        if before is None:
-            return None
-
-        async def transactions_over() -> bool:
-            now = await self.watch.call(lambda c: activity.transactions_of(c, pids))
-            return now is not None and all(
-                now.get(p) is None or now.get(p) != before.get(p) for p in pids
-            )
-
-        return transactions_over
-
     # -- invalid indexes -------------------------------------------------------------
 
     async def _drop_invalid_leftover(self, sp: StatementPlan) -> None:
-        """An INVALID index of the same name would make IF NOT EXISTS skip silently: drop it,
-        unless a session is building it right now (then refuse: never drop a build)."""
-        name = invalid.built_name(sp)
-        if name is None:
-            return
-        found = await invalid.states(self.watch, [name])
-        if not found or not found[0].invalid:
-            return
-        state = found[0]
-        index = invalid.qualified(state)
-        number = sp.statement.number
-        if state.building_pid is not None and state.building_pid != self.run_pid:
-            self._emit(ev.InvalidIndex(index, state.table, "building", number))
-            raise Failed(
-                f"index {index} is being built right now by session {state.building_pid}; "
-                "wait for it (`migration-console recover` adopts an orphaned build)",
-                None,
-                number=number,
-            )
-        self._emit(ev.InvalidIndex(index, state.table, "dropping", number))
-        drop = await self.watch.call(lambda c: catalog.drop_index_statement(c, index))
-        if drop is None:
-            raise Lost(f"The monitor session is lost: cannot drop INVALID index {index} safely.")
-        await self._exec(drop, number, True)
-        self._emit(ev.InvalidIndex(index, state.table, "dropped", number))
+        async def drop(sql: str) -> None:
+            await self._exec(sql, sp.statement.number, True)
+
+        await invalid.drop_leftover(self.watch, sp, self.run_pid, self._emit, drop)
 
     async def _report_invalid(self, sp: StatementPlan, number: int) -> None:
         for s in await invalid.invalid(self.watch, (sp,)) or []:
             self._emit(ev.InvalidIndex(invalid.qualified(s), s.table, "left", number))
 
     async def _invalid_left(self, patience_s: float) -> list[str] | None:
-        """INVALID indexes among those the section builds or drops; after a lost connection,
-        wait (up to patience_s) for the server to come back to find out. None: unknown."""
-        end = time.monotonic() + patience_s
-        while True:
-            found = await invalid.invalid(self.watch, self.plan.statements)
-            if found is not None:
-                return sorted({invalid.qualified(s) for s in found})
-            if time.monotonic() >= end:
-                return None
-            await asyncio.sleep(0.5)
+        return await invalid.left_after(self.watch, self.plan.statements, patience_s)
 
     # -- text --------------------------------------------------------------------------
 

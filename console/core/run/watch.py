@@ -17,7 +17,10 @@ import asyncpg
 
 from console.core import events as ev
 from console.core.errors import ConsoleError
+from console.core.locks import conflicts, lock_mode
+from console.core.run.policy import Block
 from console.core.settings import ConnectionSettings
+from console.db import activity
 from console.db.connect import MONITOR, close_quietly, connect
 
 T = TypeVar("T")
@@ -100,3 +103,32 @@ class Watch:
     async def close(self) -> None:
         await close_quietly(self._conn)
         self._conn = None
+
+    async def released_check(self, block: Block | None) -> Callable[[], Awaitable[bool]] | None:
+        """A check that the sessions that blocked an attempt no longer hold a lock on the
+        table that conflicts with the one it wanted (or, for a wait on a transaction, that
+        the transaction is over); None when that cannot be known."""
+        if block is None or not block.pids:
+            return None
+        pids, wanted = list(block.pids), lock_mode(block.mode)
+        if block.relation_oid is not None:
+            oid = block.relation_oid
+
+            async def on_table() -> bool:
+                held = await self.call(lambda c: activity.relation_locks(c, pids, oid))
+                if held is None:
+                    return False
+                return not any(conflicts(wanted, lock_mode(mode)) for _pid, mode in held)
+
+            return on_table
+        before = await self.call(lambda c: activity.transactions_of(c, pids))
+        if before is None:
+            return None
+
+        async def transactions_over() -> bool:
+            now = await self.call(lambda c: activity.transactions_of(c, pids))
+            return now is not None and all(
+                now.get(p) is None or now.get(p) != before.get(p) for p in pids
+            )
+
+        return transactions_over

@@ -19,6 +19,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from console.core.durations import short
 from console.core.errors import ConsoleError
 from console.core.service import Session, WaitReport
 from console.tui.widgets.table_sync import sync_rows
@@ -40,13 +41,7 @@ MaySignal = Callable[[Session], tuple[bool, str]]
 
 
 def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    if seconds < 3600:
-        return f"{seconds // 60:.0f}m{seconds % 60:02.0f}s"
-    return f"{seconds // 3600:.0f}h{seconds % 3600 // 60:02.0f}m"
+    return "-" if seconds is None else short(seconds)
 
 
 def _clip(text: str, width: int) -> str:
