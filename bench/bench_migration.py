@@ -8,7 +8,7 @@ scheduled_tasks), and a fresh clone of it (CREATE DATABASE ... TEMPLATE, then
 CHECKPOINT) for every measurement:
 
 (a) wall time of the ``up`` section of add_composite_indexes_20251123 run by
-    - the console in-process (MigrationRunner with the CLI's default RunOptions),
+    - the console in-process (``execute_run`` with the CLI's default RunOptions),
     - the real CLI (``python -m console run ... --yes`` as a subprocess),
     - psql (``psql -X -v ON_ERROR_STOP=1 -f up.sql``, the up section's statements only),
     R times each, interleaved, with min/median and the console's overhead over psql;
@@ -46,10 +46,9 @@ if str(ROOT) not in sys.path:
 import asyncpg  # noqa: E402
 from _common import embedded_server, pct  # noqa: E402 - bench/ is the script's folder
 
-from console.core.history import HistoryStore  # noqa: E402
+from console.core import events as ev  # noqa: E402
 from console.core.migration_file import parse_migration  # noqa: E402
-from console.core.recording import recorder  # noqa: E402
-from console.core.run import MigrationRunner, RunOptions  # noqa: E402
+from console.core.run import RunOptions, RunRequest, execute_run  # noqa: E402
 from console.core.settings import resolve_connection  # noqa: E402
 from console.demo.server import DemoServer, create_database, seed_database  # noqa: E402
 
@@ -202,25 +201,36 @@ class Bench:
     # -- the three ways to run the migration ----------------------------------------------
 
     async def run_console(self, url: str, **options: float) -> Measurement:
-        """The console in-process, as `run` does it (CLI defaults, history recorded)."""
+        """The console in-process, as the runner process does it: ``execute_run`` with the
+        CLI's default options and a history.toml record (no event log)."""
         settings = resolve_connection(url, env={})
-        migration = parse_migration(MIGRATION)
         history = Path(tempfile.mkdtemp(dir=self.work)) / "history.toml"
-        rec = recorder(
-            HistoryStore(history, redact=settings.redact),
+        request = RunRequest(
+            MIGRATION,
+            options=RunOptions(**options),
             operator="bench",
-            environment={},
-            database=settings.display,
+            history_path=history,
         )
+        marks: dict[str, float] = {}
+
+        def opened(_runner: object) -> None:
+            marks["open"] = time.perf_counter()
+
+        def sink(e: ev.Event) -> None:
+            if isinstance(e, ev.RunFinished):
+                marks["finished"] = time.perf_counter()
+
         t0 = time.perf_counter()
-        opts = RunOptions(**options)
-        async with MigrationRunner(settings, migration, "run", opts, recorder=rec) as r:
-            t_open = time.perf_counter()
-            result = await asyncio.wait_for(r.execute(lambda _e: None), STEP_TIMEOUT_S)
-            t_exec = time.perf_counter()
+        result = await asyncio.wait_for(
+            execute_run(settings, request, (sink,), on_open=opened), STEP_TIMEOUT_S
+        )
         total = time.perf_counter() - t0
+        if result is None:
+            raise RuntimeError("the console refused to run (see its RunRefused event)")
         if result.status != "succeeded":
             raise RuntimeError(f"the console's run {result.status}: {result.error}")
+        t_open = marks.get("open", t0)
+        t_exec = marks.get("finished", t0 + total)
         return Measurement(
             total,
             [s.duration_s for s in result.statements],
@@ -236,6 +246,8 @@ class Bench:
             if not k.startswith(("PG", "DATABASE_", "RAILWAY_", "MIGRATION_CONSOLE_"))
         }
         env.update(DATABASE_URL=url, PYTHONPATH=str(ROOT), NO_COLOR="1", COLUMNS="200")
+        # The runner process's event log goes here, not to ~/.local/state.
+        env["MIGRATION_CONSOLE_STATE_DIR"] = str(history.parent / "state")
         argv = [sys.executable, "-m", "console", "run", MIGRATION_NAME, "--yes"]
         argv += ["--history", str(history)]
         t0 = time.perf_counter()

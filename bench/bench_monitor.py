@@ -16,8 +16,9 @@ lock_timeout and retrying at once, so pg_blocking_pids has work).
     own round trip; its server time from ``EXPLAIN (ANALYZE, TIMING ON)``.
 (2) The delay from the migration's session starting to wait (for a helper's
     open transaction that inserted into conversation_messages) to the console
-    naming the helper: (a) the runner's first ``Waiting`` event, (b) a
-    ``ConsoleService.waits`` loop every 1.0 s (the TUI's default refresh). The
+    naming the helper: (a) the runner's first ``Waiting`` event (``execute_run``
+    in-process, the event caught by a sink), (b) a ``ConsoleService.waits``
+    loop every 1.0 s (the TUI's default refresh). The
     start of the wait is seen by polling pg_stat_activity every 5 ms on a
     separate connection. R repetitions; the migration's down section is run
     (action "rollback") after each.
@@ -40,7 +41,7 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -54,7 +55,8 @@ from _common import embedded_server, pct  # noqa: E402 - bench/ is the script's 
 
 from console.core import events as ev  # noqa: E402
 from console.core import waits  # noqa: E402
-from console.core.run import MigrationRunner, RunOptions  # noqa: E402
+from console.core.run import MigrationRunner, RunOptions, RunRequest, execute_run  # noqa: E402
+from console.core.run.options import FIRST_POLLS_S  # noqa: E402
 from console.core.service import ConsoleService  # noqa: E402
 from console.core.settings import resolve_connection  # noqa: E402
 from console.db.connect import MONITOR, close_quietly, connect  # noqa: E402
@@ -65,6 +67,7 @@ from console.demo.server import DemoServer, create_database, seed_database  # no
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 
 MIGRATION_NAME = "add_composite_indexes_20251123"
+MIGRATION = ROOT / "migrations" / f"{MIGRATION_NAME}.sql"
 DATABASE = "bench_monitor"
 MAX_CONNECTIONS = 300
 IDLE = 200  # idle sessions
@@ -268,7 +271,7 @@ async def bench_refresh(url: str, lo: Load, n: int) -> dict[str, float]:
     print(f"\n(1) one monitor refresh: waits.analyse(monitor, root_pid={root}), {n} calls")
     try:
         # The first refresh on a new session also prepares its statements (asyncpg's
-        # statement cache): what the runner's first _poll_waits pays on its fresh monitor.
+        # statement cache): what the runner's first poll pays on its fresh monitor.
         cold: list[float] = []
         for _ in range(5):
             fresh = await connect(settings, MONITOR)
@@ -402,9 +405,10 @@ async def bench_refresh(url: str, lo: Load, n: int) -> dict[str, float]:
 
 class WaitPoller:
     """Polls pg_stat_activity (and the CREATE INDEX progress) of one pid every 5 ms on its
-    own connection, thread and event loop; remembers when it first saw the pid wait."""
+    own connection, thread and event loop; remembers when it first saw the pid wait.
+    Started before the run; it polls once ``pid`` is set (when the runner has opened)."""
 
-    def __init__(self, url: str, pid: int):
+    def __init__(self, url: str, pid: int = 0):
         self.url = url
         self.pid = pid
         self.first: float | None = None  # send time of the first poll that saw the wait
@@ -445,6 +449,9 @@ class WaitPoller:
             last: float | None = None
             clock = time.perf_counter
             while not self.stop.is_set():
+                if not self.pid:
+                    await asyncio.sleep(POLL_S / 5)
+                    continue
                 t0 = clock()
                 row = await stmt.fetchrow(self.pid)
                 self.polls += 1
@@ -509,7 +516,7 @@ class Repetition:
     valid_after_rollback: int = -1
     waiting_events: int = 0
     exec_started: float | None = None  # MigrationRunner._exec entered for statement 1
-    polls: list[tuple[float, float]] = field(default_factory=list)  # _poll_progress of stmt 1
+    polls: list[tuple[float, float]] = field(default_factory=list)  # the watch's polls, stmt 1
 
     def delay(self, t: float | None) -> float | None:
         return None if t is None or self.wait_started is None else t - self.wait_started
@@ -517,23 +524,27 @@ class Repetition:
 
 def trace_runner(runner: MigrationRunner, rep: Repetition) -> None:
     """Timestamps of the runner's own steps for statement 1: when ``_exec`` starts and
-    each ``_poll_progress`` (which calls ``_poll_waits`` on every second poll). Private
-    methods, wrapped on this one instance, only to explain the Waiting event's delay."""
-    exec_, poll = runner._exec, runner._poll_progress
+    each call on its monitor session (``watch.call``: one ``waits.analyse`` per poll)
+    while statement 1 runs. Private attributes, wrapped on this one instance (from
+    ``execute_run``'s ``on_open``), only to explain the Waiting event's delay."""
+    exec_, call = runner._exec, runner.watch.call
 
-    async def timed_exec(sql: str, number: int) -> str:
+    async def timed_exec(sql: str, number: int, concurrent: bool) -> str:
         if number == 1 and rep.exec_started is None:
             rep.exec_started = time.perf_counter()
-        return await exec_(sql, number)
+        return await exec_(sql, number, concurrent)
 
-    async def timed_poll(number: int) -> None:
+    async def timed_call(fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T | None:
+        if runner._current != 1 or rep.exec_started is None:
+            return await call(fn)
         t0 = time.perf_counter()
-        await poll(number)
-        if number == 1:
+        try:
+            return await call(fn)
+        finally:
             rep.polls.append((t0, time.perf_counter()))
 
     runner._exec = timed_exec  # type: ignore[method-assign]
-    runner._poll_progress = timed_poll  # type: ignore[method-assign]
+    runner.watch.call = timed_call  # type: ignore[method-assign]
 
 
 async def valid_indexes(url: str) -> int:
@@ -553,6 +564,7 @@ async def valid_indexes(url: str) -> int:
 async def one_repetition(
     url: str, service: ConsoleService, options: RunOptions, offset_s: float
 ) -> Repetition:
+    settings = service.settings
     helper = await asyncpg.connect(
         url, timeout=30, server_settings={"application_name": "bench helper"}
     )
@@ -567,31 +579,29 @@ async def one_repetition(
         rep = Repetition(helper.get_server_pid())
         timer = TuiTimer(service, rep.helper_pid)
         timer_task = asyncio.ensure_future(timer.run())
+        poller = WaitPoller(url)  # polls once it knows the run session's pid
+        await asyncio.to_thread(poller.start)
         await asyncio.sleep(offset_s)  # where the run starts within the refresh period
 
-        runner = service.runner(MIGRATION_NAME, "run", options)
-        t_open = time.perf_counter()
-        await bounded(runner.open(), "opening the runner")
-        poller: WaitPoller | None = None
-        exec_task: asyncio.Task[ev.RunResult] | None = None
-        try:
-            rep.run_pid = runner.run_pid
+        def opened(runner: MigrationRunner) -> None:
+            rep.run_pid = poller.pid = runner.run_pid
             trace_runner(runner, rep)
-            poller = WaitPoller(url, rep.run_pid)
-            await asyncio.to_thread(poller.start)
-            service.runner_active = runner  # as ConsoleApp.start_run does after open()
+            service.active_pid = rep.run_pid  # as the TUI's run controller does on RunStarted
             timer.run_pid = rep.run_pid
 
-            def emit(e: ev.Event) -> None:
-                now = time.perf_counter()
-                if isinstance(e, ev.StatementStarted) and rep.statement_started is None:
-                    rep.statement_started = now
-                if isinstance(e, ev.Waiting):
-                    rep.waiting_events += 1
-                    if rep.event is None and rep.helper_pid in e.blockers:
-                        rep.event, rep.event_reason = now, e.reason
+        def emit(e: ev.Event) -> None:
+            now = time.perf_counter()
+            if isinstance(e, ev.StatementStarted) and rep.statement_started is None:
+                rep.statement_started = now
+            if isinstance(e, ev.Waiting):
+                rep.waiting_events += 1
+                if rep.event is None and rep.helper_pid in e.blockers:
+                    rep.event, rep.event_reason = now, e.reason
 
-            exec_task = asyncio.ensure_future(runner.execute(emit))
+        request = RunRequest(MIGRATION, "run", options, operator="bench")
+        t_open = time.perf_counter()
+        exec_task = asyncio.ensure_future(execute_run(settings, request, (emit,), on_open=opened))
+        try:
             deadline = time.perf_counter() + DETECT_DEADLINE_S
             while time.perf_counter() < deadline and not exec_task.done():
                 if poller.first is not None and rep.event is not None and timer.seen is not None:
@@ -600,16 +610,17 @@ async def one_repetition(
             await helper.execute("ROLLBACK")  # release the lock: the build goes on
             result = await bounded(asyncio.shield(exec_task), "the migration run")
             rep.run_s = time.perf_counter() - t_open
-            rep.run_status = result.status + (f" ({result.error})" if result.error else "")
+            if result is None:
+                rep.run_status = "refused"
+            else:
+                rep.run_status = result.status + (f" ({result.error})" if result.error else "")
         finally:
-            if exec_task is not None and not exec_task.done():
+            if not exec_task.done():
                 exec_task.cancel()
                 await asyncio.gather(exec_task, return_exceptions=True)
-            service.runner_active = None
-            await runner.close()
-            if poller is not None:
-                await asyncio.to_thread(poller.join)
-        if poller is not None and poller.first is not None:
+            service.active_pid = None
+            await asyncio.to_thread(poller.join)
+        if poller.first is not None:
             rep.wait_started, rep.wait_what = poller.first, poller.what
             if poller.previous is not None:
                 rep.poll_gap = poller.first - poller.previous
@@ -624,10 +635,13 @@ async def one_repetition(
 
     rep.valid_after_run = await valid_indexes(url)
     t0 = time.perf_counter()
-    async with service.runner(MIGRATION_NAME, "rollback", options) as back:
-        undone = await bounded(back.execute(lambda _e: None), "the rollback")
+    back = RunRequest(MIGRATION, "rollback", options, operator="bench")
+    undone = await bounded(execute_run(settings, back), "the rollback")
     rep.rollback_s = time.perf_counter() - t0
-    rep.rollback_status = undone.status + (f" ({undone.error})" if undone.error else "")
+    if undone is None:
+        rep.rollback_status = "refused"
+    else:
+        rep.rollback_status = undone.status + (f" ({undone.error})" if undone.error else "")
     rep.valid_after_rollback = await valid_indexes(url)
     return rep
 
@@ -644,7 +658,6 @@ async def bench_delay(url: str, work: Path, repeat: int) -> dict[str, list[float
         work / "history.toml",
         "bench",
         environment={},
-        log_dir=work / "logs",
     )
     # A high lock_timeout: the statement waits for the helper instead of retrying.
     options = RunOptions(lock_timeout_s=120.0, lock_retries=0)
@@ -715,10 +728,12 @@ async def bench_delay(url: str, work: Path, repeat: int) -> dict[str, list[float
             f"  {label}: min {ms(min(vals))}, median {ms(statistics.median(vals))}, max "
             f"{ms(max(vals))} ms; within one refresh ({REFRESH_S:g} s): {within} of {len(vals)}"
         )
+    firsts = ", ".join(f"{x * 1000:.0f}" for x in FIRST_POLLS_S)
     print(
         "\n  where the Waiting event's delay goes, ms after MigrationRunner._exec started "
-        "statement 1\n  (its progress poll every "
-        f"{RunOptions().progress_interval_s:g} s; _poll_waits runs on every poll):"
+        f"statement 1\n  (the watch polls after {firsts} ms, then every "
+        f"{RunOptions().progress_interval_s:g} s, each poll one waits.analyse;\n  the poll that "
+        "saw it is the last one started before the event):"
     )
     brows = []
     for i, r in enumerate(reps, 1):
@@ -726,6 +741,8 @@ async def bench_delay(url: str, work: Path, repeat: int) -> dict[str, list[float
         if x is None:
             continue
         p = r.polls
+        seen = [k for k, (t0, _t1) in enumerate(p) if r.event is not None and t0 <= r.event]
+        k = seen[-1] if seen else None
         brows.append(
             [
                 str(i),
@@ -733,8 +750,10 @@ async def bench_delay(url: str, work: Path, repeat: int) -> dict[str, list[float
                 ms(r.wait_started - x if r.wait_started else None),
                 ms(p[0][0] - x if p else None),
                 ms(p[0][1] - p[0][0] if p else None),
-                ms(p[1][0] - x if len(p) > 1 else None),
-                ms(r.event - p[1][0] if r.event and len(p) > 1 else None),
+                "-" if k is None else str(k + 1),
+                ms(p[k][0] - x if k is not None else None),
+                ms(p[k][1] - p[k][0] if k is not None else None),
+                ms(r.event - p[k][1] if r.event and k is not None else None),
                 ms(r.event - x if r.event else None),
             ]
         )
@@ -746,8 +765,10 @@ async def bench_delay(url: str, work: Path, repeat: int) -> dict[str, list[float
                 "wait began",
                 "poll 1 starts",
                 "poll 1 took",
-                "poll 2 starts",
-                "poll 2 -> Waiting",
+                "poll that saw it",
+                "it starts",
+                "it took",
+                "-> Waiting",
                 "Waiting",
             ],
             brows,

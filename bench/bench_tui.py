@@ -116,7 +116,8 @@ def child_env(url: str, work: Path) -> dict[str, str]:
         DATABASE_URL=url,
         PYTHONPATH=str(ROOT),
         TERM="xterm-256color",
-        XDG_STATE_HOME=str(work / "state"),  # the console's run logs, if any
+        XDG_STATE_HOME=str(work / "state"),
+        MIGRATION_CONSOLE_STATE_DIR=str(work / "state"),  # the runs' event logs, if any
     )
     return env
 
@@ -376,7 +377,6 @@ async def _child_startup(url: str, work: Path) -> dict[str, float]:
         work / "history-headless.toml",
         "bench",
         environment={},
-        log_dir=work / "logs",
     )
     app = Probe(service)
     t_build = time.monotonic()
@@ -513,10 +513,8 @@ async def _child_stream(
         work / f"history-stream-{kind}.toml",
         "bench",
         environment={},
-        log_dir=work / "logs",
     )
     app = BenchApp(service)  # as the CLI builds it: blockers refreshed every second
-    where = "pty" if tty else "headless"
     result: dict[str, Any] = {"kind": kind, "lines": lines, "rounds": rounds, "tty": tty}
     async with app.run_test(size=None if tty else SIZE, headless=not tty) as pilot:
         loop = asyncio.get_running_loop()
@@ -591,8 +589,9 @@ async def _child_stream(
         await pilot.press("3")
         await pilot.pause()
 
-        log_file = work / "logs" / f"stream-{kind}-{where}.log"
-        panel.begin(log_file)
+        # No event log: the runner process writes that, and no runner runs here. The panel
+        # itself keeps no file since the runner process took the log over.
+        panel.begin(None)
         started = datetime.now(UTC)
         panel.handle(
             ev.RunStarted("bench", "run", "up", lines, False, "bench", "bench", 0, started)
@@ -660,8 +659,6 @@ async def _child_stream(
         panel.handle(
             ev.RunFinished(ev.RunResult("bench", "run", "succeeded", started, datetime.now(UTC)))
         )
-        with log_file.open(encoding="utf-8") as f:
-            result["file_lines"] = sum(1 for _ in f)
         await service.close()
     return result
 
@@ -780,7 +777,6 @@ def bench_stream(url: str, work: Path, lines: int, rounds: int, burst: int, prof
                 f"{r['log_lines_round1']:,} / {r['log_lines']:,}",
                 f"{r['max_lines']:,}",
                 "yes" if max(r["log_lines"], r["log_lines_round1"]) <= r["max_lines"] else "NO",
-                f"{r['file_lines']:,}",
                 mib(r["rss_before_kib"]),
                 mib(r["rss_round1_kib"]),
                 mib(r["peak_rss_round1_kib"]),
@@ -794,7 +790,6 @@ def bench_stream(url: str, work: Path, lines: int, rounds: int, burst: int, prof
             "Log lines 1st / end",
             "max_lines",
             "kept <= max",
-            "log file lines",
             "RSS before",
             "RSS after 1st",
             "peak after 1st",

