@@ -38,6 +38,7 @@ from console.core.plan import plan_section
 from console.core.run import control, recovery
 from console.core.run.execute import RunRequest, exit_code
 from console.core.run.options import FAIL
+from console.core.run.pids import record_alive
 from console.core.run.process import launch, runner_alive
 from console.core.run.remote import follow_from_database
 from console.core.run.runner import ACTIONS
@@ -123,8 +124,10 @@ def _confirm_launch_follow(
         return ExitCode.OK
     if before is not None:
         before()
+    early = _catch_signals()  # until _follow takes over: none may kill the face unheard
     launched = launch(s, request, fork=True)  # no event loop, no threads: safe to fork
-    code = asyncio.run(_follow(control.follow_launched(launched), launched.pid, migration.name))
+    events = control.follow_launched(launched)
+    code = asyncio.run(_follow(events, launched.pid, migration.name, early=early))
     if code in (ExitCode.OK, ExitCode.FAILED, ExitCode.INTERRUPTED):
         _say(f"  recorded in {store.path}")
     return code
@@ -139,8 +142,24 @@ def _say(text: str, *, error: bool = False) -> None:
         (render.err if error else out).print(escape(text))
 
 
+FOLLOW_SIGNALS = (signal.SIGINT, signal.SIGHUP, signal.SIGTERM)
+
+
+def _catch_signals() -> list[signal.Signals]:
+    """Note the signals that come while the runner starts; _follow acts on them."""
+    caught: list[signal.Signals] = []
+    for sig in FOLLOW_SIGNALS:
+        signal.signal(sig, lambda num, _frame: caught.append(signal.Signals(num)))
+    return caught
+
+
 async def _follow(
-    events: AsyncIterator[ev.Event], runner_pid: int, name: str, *, cancels: bool = True
+    events: AsyncIterator[ev.Event],
+    runner_pid: int,
+    name: str,
+    *,
+    cancels: bool = True,
+    early: list[signal.Signals] | None = None,
 ) -> int:
     """Print the run's events until it ends; the exit code is the run's. Ctrl-C cancels
     the run (``cancels``) and a second one stops following; SIGHUP, SIGTERM and a closed
@@ -183,6 +202,8 @@ async def _follow(
     }
     for sig, fn in handlers.items():
         loop.add_signal_handler(sig, fn)
+    for sig in early or ():
+        handlers[sig]()
     printer = render.EventPrinter()
     code = int(ExitCode.FAILED)
     try:
@@ -224,7 +245,7 @@ def cmd_attach(ns: argparse.Namespace) -> int:
     if record is None:
         what = f"of {name} " if name else ""
         raise BadInput(f"No run {what}is recorded in {store.path}.", "Start one with `run`.")
-    alive = runner_alive(record.runner_pid, record.host)
+    alive = record_alive(record)
     if record.status == ev.RUNNING and alive is False:
         _print_log(record.log)
         return asyncio.run(_report_interrupted(ns, record.migration))
@@ -283,12 +304,12 @@ async def _cancel(ns: argparse.Namespace) -> int:
         (r for r in recovery.open_runs(store.load(), migration.name)),
         None,
     )
-    if record is None or runner_alive(record.runner_pid, record.host) is False:
+    if record is None or record_alive(record) is False:
         what = "was interrupted (see `migration-console recover`)" if record else "is not running"
         raise BadInput(f"Nothing to cancel: {migration.name} {what}.", "")
     how = await control.send(s, store, record, "cancel", _operator(ns))
     _say(f"Cancel requested ({how}); waiting for the runner to record the run…")
-    if runner_alive(record.runner_pid, record.host) is None:
+    if record_alive(record) is None:
         return await _follow_from_database(ns, record)
     return await _follow(
         control.follow_record(record, from_end=True), record.runner_pid or 0, migration.name,

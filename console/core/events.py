@@ -43,6 +43,7 @@ class RunStarted:
     runner_pid: int = 0  # the runner process
     host: str = ""
     log: str = ""  # the event log's path
+    runner_started: int = 0  # when the runner process started (tells it from a reused pid)
 
 
 @dataclass(frozen=True)

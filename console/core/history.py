@@ -97,6 +97,7 @@ class RunRecord:
     duration_s: float | None = None  # computed from the timestamps when None
     run_id: str = ""  # names the record while it is updated
     runner_pid: int | None = None  # the runner process, and the host it runs on
+    runner_started: int | None = None  # when it started (clock ticks): tells it from a reused pid
     host: str = ""
     log: str = ""  # the run's event log (JSON lines)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -128,6 +129,7 @@ class RunRecord:
             environment={k: str(v) for k, v in self.environment.items() if v},
             database=self.database,
             runner_pid=self.runner_pid,
+            runner_started=self.runner_started,
             host=self.host or None,
             log=self.log or None,
         )
@@ -486,6 +488,7 @@ _RUN_KEYS = {
     "actions": "list",
     "run_id": "str",
     "runner_pid": "int",
+    "runner_started": "int",
     "host": "str",
     "log": "str",
 }

@@ -41,6 +41,7 @@ class ActiveRun:
     log: str = ""
     remote: bool = False  # followed from the database: its runner is on another machine
     pid: int | None = None  # its migration session, once started
+    runner_started: int | None = None  # when its runner process started (from RunStarted)
     pause_blockers: tuple[int, ...] = ()  # who blocked the last attempt, during a retry pause
     asking: ev.MaxWaitReached | None = None  # a question of the runner not yet overtaken
 
@@ -143,6 +144,7 @@ class RunController:
             run.asking = None
         if isinstance(e, ev.RunStarted):
             run.pid = self.service.active_pid = e.pid
+            run.runner_started = e.runner_started or None
         elif isinstance(e, ev.LockRetry):
             run.pause_blockers = e.blockers
         elif isinstance(e, ev.RetryNow | ev.StatementStarted | ev.RunFinished):

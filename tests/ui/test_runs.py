@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 import asyncpg
+from textual.widgets import OptionList
 
 from console.core.run import RunOptions
 from console.tui.dialogs.choice import ChoiceModal
@@ -125,6 +126,7 @@ async def test_an_interrupted_run_is_offered_for_recovery_at_start(
             )
             body = str(app.screen.query_one(".dialog-body Static").render())
             assert "was interrupted" in body and "still executing on the server" in body
+            await until(lambda: isinstance(app.screen.focused, OptionList))  # mounted
             app.screen.query_one("#note").focus()
             await pilot.press(*"runner killed by the OOM killer")
             await pilot.press("tab", "m")

@@ -26,7 +26,8 @@ from console.core.preflight import preflight
 from console.core.run import recovery
 from console.core.run.execute import RunRequest, exit_code
 from console.core.run.keeper import describe_holder
-from console.core.run.process import Launched, follow, log_path_for, runner_alive
+from console.core.run.pids import record_alive
+from console.core.run.process import Launched, follow, log_path_for
 from console.core.run.runner import ACTIONS
 from console.core.settings import ConnectionSettings
 from console.db import runlock
@@ -93,7 +94,7 @@ def follow_record(record: RunRecord, *, from_end: bool = False) -> AsyncIterator
     log = Path(record.log)
     return follow(
         log,
-        lambda: runner_alive(record.runner_pid, record.host),
+        lambda: record_alive(record),
         runner_pid=record.runner_pid or 0,
         start_at=log.stat().st_size if from_end and log.exists() else 0,
     )
@@ -142,7 +143,7 @@ async def send(
         record.run_id,
         {"what": _ACTION_WORDS.get(what, what), "at": datetime.now(UTC), "by": by},
     )
-    if what == "cancel" and runner_alive(record.runner_pid, record.host):
+    if what == "cancel" and record_alive(record):
         assert record.runner_pid is not None
         os.kill(record.runner_pid, signal.SIGINT)
         return f"signalled runner pid {record.runner_pid}"

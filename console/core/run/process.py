@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import traceback
@@ -34,9 +33,11 @@ from console.core import events as ev
 from console.core.errors import ExitCode
 from console.core.run.execute import RunRequest, execute_run, exit_code
 from console.core.run.options import RunOptions
+from console.core.run.pids import runner_alive, this_host
 from console.core.run.runner import MigrationRunner
 from console.core.settings import ConnectionSettings
 
+__all__ = ["Launched", "follow", "launch", "log_path_for", "runner_alive", "this_host"]
 STATE_ENV = "MIGRATION_CONSOLE_STATE_DIR"
 FOLLOW_POLL_S = 0.25  # how often a follower without a wake pipe looks at the log
 
@@ -52,37 +53,6 @@ def state_dir() -> Path:
 
 def log_path_for(migration: str, action: str, run_id: str) -> Path:
     return state_dir() / "runs" / f"{migration}-{action}-{run_id}.jsonl"
-
-
-# -- is it still there? ------------------------------------------------------------------
-
-
-def this_host() -> str:
-    return socket.gethostname()
-
-
-def runner_alive(pid: int | None, host: str = "") -> bool | None:
-    """Whether a runner process is alive: True/False on this host, None on another
-    (a face there can tell; here the database can: see ``recovery``)."""
-    if not pid:
-        return False
-    if host and host != this_host():
-        return None
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.parent.parent.exists() and Path("/proc/self").exists():
-        try:
-            state = stat.read_text().rsplit(")", 1)[1].split()[0]
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except (OSError, IndexError):
-            return False
-        return state not in ("Z", "X") and b"console" in cmdline
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # -- launching -------------------------------------------------------------------------------
@@ -180,10 +150,18 @@ def from_spec(spec: dict[str, Any]) -> tuple[ConnectionSettings, RunRequest, int
 def runner_main(settings: ConnectionSettings, request: RunRequest, wake: int | None) -> int:
     """Run to the end whatever happens to the face; the exit code is the run's."""
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    return asyncio.run(_run(settings, request, wake))
+    early: list[signal.Signals] = []  # until the event loop takes them over
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda num, _frame: early.append(signal.Signals(num)))
+    return asyncio.run(_run(settings, request, wake, early))
 
 
-async def _run(settings: ConnectionSettings, request: RunRequest, wake: int | None) -> int:
+async def _run(
+    settings: ConnectionSettings,
+    request: RunRequest,
+    wake: int | None,
+    early: list[signal.Signals],
+) -> int:
     loop = asyncio.get_running_loop()
     runner: MigrationRunner | None = None
     pending: list[str] = []
@@ -197,6 +175,8 @@ async def _run(settings: ConnectionSettings, request: RunRequest, wake: int | No
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal, sig)
+    for sig in early:
+        on_signal(sig)
 
     def opened(r: MigrationRunner) -> None:
         nonlocal runner

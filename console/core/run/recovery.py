@@ -32,7 +32,7 @@ from console.core.history import HistoryData, HistoryStore, RunRecord
 from console.core.migration_file import parse_migration, resolve_migration
 from console.core.model import SectionPlan, StatementPlan
 from console.core.plan import plan_section
-from console.core.run.process import runner_alive
+from console.core.run.pids import record_alive
 from console.core.run.runner import ACTIONS
 from console.db import activity, catalog, runlock
 from console.db.catalog import IndexState
@@ -144,7 +144,7 @@ def section_plan(migrations_dir: Path, record: RunRecord) -> SectionPlan | None:
 
 async def state_of(conn: asyncpg.Connection, record: RunRecord, migrations_dir: Path) -> RunState:
     """What a running record means now, from its process and the database."""
-    alive = runner_alive(record.runner_pid, record.host)
+    alive = record_alive(record)
     if alive is None:  # another machine's runner: it holds the run lock while it works
         alive = await runlock.holder(conn, record.migration) is not None
     running = next((s.number for s in record.statements if s.status == "running"), None)

@@ -34,6 +34,7 @@ from console.core.preflight import preflight
 from console.core.run import invalid
 from console.core.run.keeper import RunLock
 from console.core.run.options import FAIL, RunOptions
+from console.core.run.pids import process_start
 from console.core.run.policy import GIVE_UP, LOCK_TIMEOUT, WaitPolicy
 from console.core.run.retry import Cancelled, Failed, Lost, retrying
 from console.core.run.watch import Watch, is_disconnect
@@ -169,6 +170,7 @@ class MigrationRunner:
                 self.migration.name, self.action, self.plan.section.name, len(results),
                 self.plan.in_transaction, self.plan.reason, self.settings.display, self.run_pid,
                 started, self.run_id, os.getpid(), socket.gethostname(), self.log,
+                process_start(os.getpid()) or 0,
             )
         )  # fmt: skip
         status, error, sqlstate = ev.SUCCEEDED, None, None

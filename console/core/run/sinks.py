@@ -91,6 +91,7 @@ class HistorySink:
             notes=self.notes,
             run_id=e.run_id,
             runner_pid=e.runner_pid,
+            runner_started=e.runner_started or None,
             host=e.host,
             log=e.log,
             extra={"resumes": self.resumes} if self.resumes else {},
@@ -116,11 +117,11 @@ class HistorySink:
             database=self.database,
             notes=self.notes,
         )
-        record.runner_pid, record.host, record.log = (
+        record.runner_pid, record.runner_started = (
             self._record.runner_pid,
-            self._record.host,
-            self._record.log,
+            self._record.runner_started,
         )
+        record.host, record.log = self._record.host, self._record.log
         record.extra.update(self._record.extra)
         try:
             self.store.finish_run(record)
