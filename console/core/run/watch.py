@@ -66,7 +66,7 @@ class Watch:
             return None
         try:
             return await fn(conn)
-        except Exception as exc:  # noqa: BLE001 - sorted below; a poll never breaks a run
+        except (asyncpg.PostgresError, *LOST) as exc:  # a poll never breaks a run
             if is_disconnect(exc):
                 self._drop(exc)
             return None
