@@ -321,7 +321,9 @@ class MigrationRunner:
             number, concurrent, self.options, self.on_max_wait, self._emit, self.settings.redact
         )
         task = asyncio.ensure_future(self._run.execute(sql))
-        watcher = asyncio.ensure_future(self._watch(policy, task))
+        ended = asyncio.Event()
+        task.add_done_callback(lambda _t: ended.set())
+        watcher = asyncio.ensure_future(self._watch(policy, ended))
         cancel_wait = asyncio.ensure_future(self._cancel.wait())
         try:
             await asyncio.wait({task, cancel_wait}, return_when=asyncio.FIRST_COMPLETED)
@@ -335,8 +337,9 @@ class MigrationRunner:
                 await asyncio.shield(self._stop_task(task))
             raise
         finally:
-            watcher.cancel()
+            ended.set()
             cancel_wait.cancel()
+            await _settle(watcher)
             policy.finish(time.monotonic())
             self._current = None
 
@@ -398,18 +401,26 @@ class MigrationRunner:
             f"(--lock-timeout; held by {policy.who or 'another session'}); nothing was built"
         )
 
-    async def _watch(self, policy: WaitPolicy, task: asyncio.Future[str]) -> None:
-        """Poll while the statement runs: progress, waits, and the policy's verdicts."""
+    async def _watch(self, policy: WaitPolicy, ended: asyncio.Event) -> None:
+        """Poll while the statement runs: progress, waits, and the policy's verdicts. Ends
+        as soon as the statement does; a poll in flight is never cut off (its session is
+        used next for the checks after the statement)."""
         delays = self.options.poll_delays()
         pid = self.run_pid
-        while not task.done():
+        while not ended.is_set():
             delay = next(delays)
             deadline = policy.next_poll_in(time.monotonic())
-            await asyncio.sleep(min(delay, deadline) if deadline is not None else delay)
-            if task.done() or self._stop is not None:
+            try:
+                await asyncio.wait_for(
+                    ended.wait(), min(delay, deadline) if deadline is not None else delay
+                )
+                return
+            except TimeoutError:
+                pass
+            if self._stop is not None:
                 return
             report = await self.watch.call(lambda c: waits.analyse(c, pid))
-            if report is None or task.done():
+            if report is None or ended.is_set():
                 continue
             p = report.progress
             if p is not None:
@@ -516,6 +527,19 @@ class MigrationRunner:
         severity = str(getattr(message, "severity", "NOTICE"))
         text = self.settings.redact(str(getattr(message, "message", message)))
         self._emit(ev.ServerNotice(severity, text, self._current))
+
+
+async def _settle(watcher: asyncio.Future[None], limit_s: float = 10.0) -> None:
+    """Let the watcher finish its poll in flight (bounded), then it is gone."""
+    try:
+        await asyncio.wait_for(asyncio.shield(watcher), limit_s)
+    except TimeoutError:
+        watcher.cancel()
+    except asyncio.CancelledError:
+        watcher.cancel()
+        raise
+    except Exception:  # noqa: BLE001 - a failed poll was already told; the statement matters
+        pass
 
 
 def _mark(results: list[ev.StatementResult], status: str) -> None:

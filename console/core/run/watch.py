@@ -9,6 +9,7 @@ reconnects: the migration's own statement never notices.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -47,6 +48,7 @@ class Watch:
         self._conn: asyncpg.Connection | None = None
         self._lost = False  # reported lost, not yet reconnected
         self._next_try = 0.0
+        self._busy = asyncio.Lock()  # one query at a time on the session
 
     @property
     def pid(self) -> int | None:
@@ -60,16 +62,18 @@ class Watch:
         return self._conn
 
     async def call(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T | None:
-        """fn on the monitor session, or None when the session is lost (or cannot answer)."""
-        conn = await self._connection()
-        if conn is None:
-            return None
-        try:
-            return await fn(conn)
-        except (asyncpg.PostgresError, *LOST) as exc:  # a poll never breaks a run
-            if is_disconnect(exc):
-                self._drop(exc)
-            return None
+        """fn on the monitor session, or None when the session is lost (or cannot answer).
+        Callers take turns: the polls, a cancel, the checks after a statement."""
+        async with self._busy:
+            conn = await self._connection()
+            if conn is None:
+                return None
+            try:
+                return await fn(conn)
+            except (asyncpg.PostgresError, *LOST) as exc:  # a poll never breaks a run
+                if is_disconnect(exc):
+                    self._drop(exc)
+                return None
 
     async def _connection(self) -> asyncpg.Connection | None:
         if self._conn is not None and not self._conn.is_closed():
