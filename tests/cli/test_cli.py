@@ -67,6 +67,7 @@ async def test_status_plan_run_verify_history(db_url: str, workdir: Path) -> Non
     assert r.code == 0, r.output
     assert "run succeeded" in r.stdout
     assert "[7/7]" in r.stdout
+    assert "session lost" not in r.stdout
 
     r = await asyncio.to_thread(run_cli, "verify", NAME, "--json", url=db_url, cwd=workdir)
     assert r.code == 0, r.output

@@ -43,6 +43,7 @@ async def test_shipped_migration_runs_concurrently_outside_a_transaction(
     assert started.in_transaction is False
     assert [s.status for s in result.statements] == ["succeeded"] * 7
     assert len(of(ev.StatementFinished, events)) == 7
+    assert not of(ev.HelperSession, events)  # no helper session was lost on the way
     assert await index_validity(helper) == {name: True for name in INDEXES}
     runs = HistoryStore(tmp_path / "history.toml").load().runs
     assert [(r.migration, r.action, r.status) for r in runs] == [
