@@ -341,6 +341,7 @@ def cmd_recover(ns: argparse.Namespace) -> int:
         out.print(f"Recorded {escape(migration.name)}'s run as interrupted.")
         return ExitCode.OK
     if choice == "adopt":
+        _print_log(state.record.log)  # what the run did before its runner went away
         return asyncio.run(_adopt(s, store, state, operator, migration.name))
     return _resume(ns, s, store, state, migration)
 

@@ -203,7 +203,7 @@ class RunController:
                 r = state.record
                 run = ActiveRun(r.migration, r.action, r.run_id, r.runner_pid, r.host, r.log)
                 self.app.action_show_tab("run")
-                await self.follow(run, self.service.adopt(state))
+                await self.follow(run, _after(control.replay(r), self.service.adopt(state)))
         except ConsoleError as exc:
             self.app.report(exc)
 
@@ -312,3 +312,11 @@ def _confirm_run(
     ]
     lines.append("\nIt runs in a process of its own: closing the console does not stop it.")
     return ConfirmModal(f"{verb} {name}?", "\n".join(lines), verb)
+
+
+async def _after(first: list[ev.Event], then: AsyncIterator[ev.Event]) -> AsyncIterator[ev.Event]:
+    """The interrupted run's log so far, then what adopting it finds."""
+    for e in first:
+        yield e
+    async for e in then:
+        yield e

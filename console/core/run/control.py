@@ -100,6 +100,15 @@ def follow_record(record: RunRecord, *, from_end: bool = False) -> AsyncIterator
     )
 
 
+def replay(record: RunRecord) -> list[ev.Event]:
+    """What a recorded run's event log says, as far as it goes (nothing if it is not here)."""
+    log = Path(record.log) if record.log else None
+    if log is None or not log.exists():
+        return []
+    found = (ev.decode(line) for line in log.read_text(encoding="utf-8").splitlines())
+    return [e for e in found if e is not None]
+
+
 def follow_launched(launched: Launched) -> AsyncIterator[ev.Event]:
     return follow(launched.log, launched.alive, wake=launched.wake, runner_pid=launched.pid)
 

@@ -83,7 +83,8 @@ class RunState:
         ]
         if self.orphan is not None:
             p = self.progress
-            how = f", {p.phase}, {p.blocks_done}/{p.blocks_total} blocks" if p else ""
+            blocks = f", {p.blocks_done}/{p.blocks_total} blocks" if p and p.blocks_total else ""
+            how = f", {p.phase}{blocks}" if p else ""
             lines.append(
                 f"Statement {self.statement or '?'} is still executing on the server "
                 f"(pid {self.orphan.pid}{how}): an orphaned statement the server finishes "

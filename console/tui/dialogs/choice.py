@@ -45,13 +45,14 @@ class ChoiceModal(ModalScreen[Chosen | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
-            with VerticalScroll(classes="dialog-body"):
+            with VerticalScroll(classes="dialog-body", id="choice-body"):
                 yield Static(self.body, markup=False)
             if self.note_prompt is not None:
-                yield Input("", id="note", placeholder=self.note_prompt)
+                yield Input("", id="note", placeholder=self.note_prompt, compact=True)
             yield OptionList(
                 *(Option(f"{c.key}  {c.label}", id=c.value) for c in self.choices),
                 id="choices",
+                compact=True,
             )
 
     def on_mount(self) -> None:
