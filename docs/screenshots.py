@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import sys
 import tempfile
@@ -93,6 +94,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mc-shots-"))
+    os.environ["MIGRATION_CONSOLE_STATE_DIR"] = str(work / "state")  # run logs: thrown away
     server = DemoServer()
     try:
         server.start(work / "pg", keep_running=False)
