@@ -302,13 +302,16 @@ async def cmd_history(ns: argparse.Namespace) -> int:
     if _get(ns, "json"):
         print_json(data.raw)
         return ExitCode.OK
-    t = table("date", "migration", "status", "executed by", "notes", title="Migration history")
+    t = table(
+        "date", "migration", "status", "executed by", "result", "notes", title="Migration history"
+    )
     for m in data.migrations:
         t.add_row(
             str(m.date),
             escape(m.migration),
             m.status,
             escape(m.executed_by or "-"),
+            escape(m.result or "-"),
             escape(m.notes),
         )
     out.print(t)

@@ -32,7 +32,7 @@ from console.cli.commands import (
 from console.cli.render import out
 from console.core import events as ev
 from console.core.errors import BadInput, ExitCode
-from console.core.history import HistoryStore, RunRecord
+from console.core.history import HistoryStore, RunRecord, latest, open_runs
 from console.core.model import Migration
 from console.core.plan import plan_section
 from console.core.run import control, recovery
@@ -94,7 +94,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
     _refuse_read_only(ns, f"{action} migrations")
     migration = load_migration(ns)
     s = settings(ns)
-    store = HistoryStore(history_path(ns), redact=s.redact)
+    store = HistoryStore(history_path(ns))
     history = store.load()  # refuse a corrupt history before touching the database
     options = run_options(ns)
     asyncio.run(control.prepare(s, migration, action, history, migrations_dir(ns), store=store))
@@ -241,7 +241,7 @@ def cmd_attach(ns: argparse.Namespace) -> int:
     if name:
         name = load_migration(ns).name
     store = HistoryStore(history_path(ns))
-    record = control.latest(store.load(), name)
+    record = latest(store.load(), name)
     if record is None:
         what = f"of {name} " if name else ""
         raise BadInput(f"No run {what}is recorded in {store.path}.", "Start one with `run`.")
@@ -299,9 +299,9 @@ async def _cancel(ns: argparse.Namespace) -> int:
     _refuse_read_only(ns, "cancel runs")
     migration = load_migration(ns)
     s = settings(ns)
-    store = HistoryStore(history_path(ns), redact=s.redact)
+    store = HistoryStore(history_path(ns))
     record = next(
-        (r for r in recovery.open_runs(store.load(), migration.name)),
+        (r for r in open_runs(store.load(), migration.name)),
         None,
     )
     if record is None or record_alive(record) is False:
@@ -323,7 +323,7 @@ async def _cancel(ns: argparse.Namespace) -> int:
 def cmd_recover(ns: argparse.Namespace) -> int:
     migration = load_migration(ns)
     s = settings(ns)
-    store = HistoryStore(history_path(ns), redact=s.redact)
+    store = HistoryStore(history_path(ns))
     states = asyncio.run(_interrupted(s, store, ns, migration.name))
     if not states:
         out.print(f"No interrupted run of {escape(migration.name)}: nothing to recover.")

@@ -191,7 +191,7 @@ def sign_off(
     when = when.replace(microsecond=when.microsecond // 1000 * 1000)
     record = SignOff(migration, item, state, by, when, note)
     row = {"migration": migration, "item": item, "state": state, "by": by, "at": when, "note": note}
-    store.update(lambda raw: raw.setdefault("signoffs", []).append(row))
+    store.append("signoffs", row)
     return record
 
 

@@ -249,7 +249,7 @@ def save_measurement(store: HistoryStore, m: Measurement) -> None:
         "at": _utc(m.at),
         "queries": [_query_to_toml(q) for q in m.queries],
     }
-    store.update(lambda raw: raw.setdefault("measurements", []).append(record))
+    store.append("measurements", record)
 
 
 def latest_measurement(data: HistoryData, migration: str, phase: str) -> Measurement | None:

@@ -21,7 +21,7 @@ from console.core import checklist, measure, usage, waits
 from console.core import events as ev
 from console.core.doctor import DoctorReport, diagnose
 from console.core.errors import ConnectError, ConsoleError, ExitCode
-from console.core.history import HistoryData, HistoryStore
+from console.core.history import HistoryData, HistoryStore, open_runs
 from console.core.migration_file import list_migrations, parse_migration, resolve_migration
 from console.core.model import DOWN, UP, Migration, MigrationPlan
 from console.core.plan import plan_migration
@@ -78,7 +78,7 @@ class ConsoleService:
     ):
         self.settings = settings
         self.migrations_dir = migrations_dir
-        self.store = HistoryStore(history_path, redact=settings.redact)
+        self.store = HistoryStore(history_path)
         self.operator = operator
         self.environment = railway_context() if environment is None else environment
         self.read_only = read_only
@@ -311,7 +311,7 @@ class ConsoleService:
     async def open_runs(self) -> list[recovery.RunState]:
         """Runs recorded as running: in progress (here or elsewhere) or interrupted."""
         history = self.store.load()
-        records = recovery.open_runs(history)
+        records = open_runs(history)
         if not records:
             return []
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import asyncpg
 
 from console.core.errors import BadInput
-from console.core.history import HistoryData
+from console.core.history import HistoryData, open_runs
 from console.core.migration_file import list_migrations, parse_migration
 from console.core.model import Migration
 from console.core.plan import plan_section
@@ -100,7 +100,7 @@ async def statuses(
         state, detail = await migration_state(conn, migration)
         if state in (PENDING, PARTIAL, UNKNOWN) and _last_run_failed(history, migration.name):
             state = FAILED
-        for record in recovery.open_runs(history, migration.name):
+        for record in open_runs(history, migration.name):
             run = await recovery.state_of(conn, record, directory)
             where = f"runner pid {record.runner_pid} on {record.host or '?'}"
             if run.in_progress:

@@ -81,14 +81,6 @@ def request_for(
     return replace(request, log_path=log_path_for(migration.name, action, request.run_id))
 
 
-def latest(history: HistoryData, migration: str | None = None) -> RunRecord | None:
-    """The run to attach to: one still running, else the most recent one."""
-    runs = [r for r in history.runs if migration is None or r.migration == migration]
-    running = [r for r in runs if r.status == ev.RUNNING]
-    chosen = running or runs
-    return chosen[-1] if chosen else None
-
-
 def follow_record(record: RunRecord, *, from_end: bool = False) -> AsyncIterator[ev.Event]:
     """Follow a recorded run's event log (on this machine) until it ends."""
     log = Path(record.log)

@@ -78,7 +78,7 @@ async def execute_run(
     )
     chain: list[Sink] = []
     if request.history_path is not None:
-        store = HistoryStore(request.history_path, redact=settings.redact)
+        store = HistoryStore(request.history_path)
         chain.append(
             HistorySink(
                 store,

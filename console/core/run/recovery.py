@@ -28,7 +28,7 @@ import asyncpg
 
 from console.core import events as ev
 from console.core.errors import BadInput
-from console.core.history import HistoryData, HistoryStore, RunRecord
+from console.core.history import HistoryData, HistoryStore, RunRecord, open_runs
 from console.core.migration_file import parse_migration, resolve_migration
 from console.core.model import SectionPlan, StatementPlan
 from console.core.plan import plan_section
@@ -123,15 +123,6 @@ def _name(s: IndexState) -> str:
 
 def _when(r: RunRecord) -> str:
     return f"{r.started_at:%Y-%m-%d %H:%M:%S} UTC" if r.started_at else "?"
-
-
-def open_runs(history: HistoryData, migration: str | None = None) -> list[RunRecord]:
-    """Records still marked ``running`` (the latest of each migration)."""
-    latest: dict[str, RunRecord] = {}
-    for r in history.runs:
-        if migration is None or r.migration == migration:
-            latest[r.migration] = r
-    return [r for r in latest.values() if r.status == ev.RUNNING]
 
 
 def section_plan(migrations_dir: Path, record: RunRecord) -> SectionPlan | None:

@@ -37,7 +37,7 @@ from console.core.run.options import FAIL, RunOptions
 from console.core.run.pids import process_start
 from console.core.run.policy import GIVE_UP, LOCK_TIMEOUT, WaitPolicy
 from console.core.run.retry import Cancelled, Failed, Lost, retrying
-from console.core.run.watch import Watch, is_disconnect
+from console.core.run.watch import LOST, Watch, is_disconnect
 from console.core.settings import ConnectionSettings
 from console.db import activity, catalog
 from console.db.connect import MONITOR, RUN, close_quietly, connect
@@ -368,7 +368,7 @@ class MigrationRunner:
             if is_disconnect(exc):
                 raise Lost(self._lost_text(exc)) from None
             raise Failed.of(exc, self.settings.redact, block=policy.block, number=number) from None
-        except (asyncpg.InterfaceError, OSError) as exc:
+        except LOST as exc:
             raise Lost(self._lost_text(exc)) from None
 
     async def _guard(self, step: Awaitable[object], number: int | None = None) -> None:
@@ -379,7 +379,7 @@ class MigrationRunner:
             if is_disconnect(exc):
                 raise Lost(self._lost_text(exc)) from None
             raise Failed.of(exc, self.settings.redact, number=number) from None
-        except (asyncpg.InterfaceError, OSError) as exc:
+        except LOST as exc:
             raise Lost(self._lost_text(exc)) from None
 
     def _lost_text(self, exc: BaseException) -> str:
@@ -470,7 +470,7 @@ class MigrationRunner:
         assert self._run is not None
         try:
             await self._run.execute("SELECT set_config('lock_timeout', $1, false)", pg_ms(seconds))
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except (asyncpg.PostgresError, *LOST) as exc:
             if is_disconnect(exc):
                 raise Lost(self._lost_text(exc)) from None
             raise

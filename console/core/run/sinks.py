@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
-import tomli_w
+import tomlkit
 
 from console.core import events as ev
 from console.core.errors import ConsoleError
@@ -127,7 +127,7 @@ class HistorySink:
             self.store.finish_run(record)
         except ConsoleError:
             self.fallback = _fallback_path(self._record.log, self.store.path)
-            text = tomli_w.dumps({"runs": [record.to_toml()]})
+            text = tomlkit.dumps({"runs": [record.to_toml()]})
             self.fallback.write_text(text, encoding="utf-8")
             raise
 

@@ -27,7 +27,9 @@ from console.db.connect import MONITOR, close_quietly, connect
 T = TypeVar("T")
 Emit = Callable[[ev.Event], None]
 
-LOST = (asyncpg.InterfaceError, OSError, TimeoutError)
+# A session that is gone: its socket, or asyncpg's protocol when the server went away
+# in the middle of a message (InternalClientError, seen on a server shutdown).
+LOST = (asyncpg.InterfaceError, asyncpg.InternalClientError, OSError, TimeoutError)
 RECONNECT_EVERY_S = 1.0  # at most one connection attempt per second while lost
 RECONNECT_TIMEOUT_S = 3.0
 

@@ -14,7 +14,7 @@ class HistoryPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Label("Migration history", classes="section-title")
         rows: DataTable[str] = DataTable(id="history-migrations", cursor_type="row")
-        rows.add_columns("date", "migration", "status", "executed by", "notes")
+        rows.add_columns("date", "migration", "status", "executed by", "result", "notes")
         yield rows
         yield Label("Runs", classes="section-title")
         runs: DataTable[str] = DataTable(id="history-runs", cursor_type="row")
@@ -27,7 +27,14 @@ class HistoryPanel(Vertical):
         rows = self.query_one("#history-migrations", DataTable)
         rows.clear()
         for m in data.migrations:
-            rows.add_row(str(m.date or "-"), m.migration, m.status, m.executed_by or "-", m.notes)
+            rows.add_row(
+                str(m.date or "-"),
+                m.migration,
+                m.status,
+                m.executed_by or "-",
+                m.result or "-",
+                m.notes,
+            )
         runs = self.query_one("#history-runs", DataTable)
         runs.clear()
         for r in reversed(data.runs):

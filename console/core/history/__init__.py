@@ -1,0 +1,61 @@
+"""history.toml, owned here: the team's migration table, kept current, one record per run,
+sign-offs, measurements and the operators' actions.
+
+    records  the dataclasses (runs, statements, migration rows) and their TOML form
+    schema   the shape the file must have, checked before reading and writing
+    store    reading, and round-trip atomic writes under a lock (comments kept)
+    queries  questions asked of the content (open runs, the run to follow)
+
+The file holds ``[[migrations]]`` (the "Migration History" table of the team's
+status report: date, migration, status, executed_by, a person's ``notes``, and the
+console's ``result``), ``[[runs]]`` (one record per run or rollback, written as it
+starts and updated as it goes), ``[[signoffs]]``, ``[[measurements]]`` and
+``[[actions]]``. Unknown keys and tables are kept.
+"""
+
+from console.core.history.queries import latest, open_runs
+from console.core.history.records import (
+    APPLIED,
+    CANCELLED,
+    FAILED,
+    INTERRUPTED,
+    PENDING,
+    ROLLBACK,
+    ROLLED_BACK,
+    RUN,
+    RUN_STATUSES,
+    RUNNING,
+    SQL_CHARS,
+    SUCCEEDED,
+    HistoryData,
+    MigrationRow,
+    RunRecord,
+    StatementRecord,
+    first_sentence,
+    fold_sql,
+)
+from console.core.history.store import HistoryStore
+
+__all__ = [
+    "APPLIED",
+    "CANCELLED",
+    "FAILED",
+    "INTERRUPTED",
+    "PENDING",
+    "ROLLBACK",
+    "ROLLED_BACK",
+    "RUN",
+    "RUNNING",
+    "RUN_STATUSES",
+    "SQL_CHARS",
+    "SUCCEEDED",
+    "HistoryData",
+    "HistoryStore",
+    "MigrationRow",
+    "RunRecord",
+    "StatementRecord",
+    "first_sentence",
+    "fold_sql",
+    "latest",
+    "open_runs",
+]
