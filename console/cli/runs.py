@@ -127,8 +127,13 @@ def _confirm_launch_follow(
     early = _catch_signals()  # until _follow takes over: none may kill the face unheard
     launched = launch(s, request, fork=True)  # no event loop, no threads: safe to fork
     events = control.follow_launched(launched)
-    code = asyncio.run(_follow(events, launched.pid, migration.name, early=early))
-    if code in (ExitCode.OK, ExitCode.FAILED, ExitCode.INTERRUPTED):
+    elsewhere: list[str] = []  # where the record went if history.toml could not take it
+    code = asyncio.run(
+        _follow(events, launched.pid, migration.name, early=early, fallback=elsewhere)
+    )
+    if elsewhere:
+        _say(f"  recorded in {elsewhere[-1]} (not in {store.path}: see above)")
+    elif code in (ExitCode.OK, ExitCode.FAILED, ExitCode.INTERRUPTED):
         _say(f"  recorded in {store.path}")
     return code
 
@@ -160,6 +165,7 @@ async def _follow(
     *,
     cancels: bool = True,
     early: list[signal.Signals] | None = None,
+    fallback: list[str] | None = None,
 ) -> int:
     """Print the run's events until it ends; the exit code is the run's. Ctrl-C cancels
     the run (``cancels``) and a second one stops following; SIGHUP, SIGTERM and a closed
@@ -213,6 +219,8 @@ async def _follow(
             except OSError:  # the output is gone: the run is not ours to stop
                 _devnull_stdout()
                 stop(ExitCode.FAILED)
+            if isinstance(e, ev.RecordProblem) and e.fallback and fallback is not None:
+                fallback.append(e.fallback)
             found = control.code_of(e)
             if found is not None:
                 code = found

@@ -113,6 +113,8 @@ class RunController:
                     result = e.result
                 elif isinstance(e, ev.RunRefused):
                     self.app.report(ConsoleError(e.message, e.hint))
+                elif isinstance(e, ev.RecordProblem):
+                    self.app.notify(e.message, severity="error", timeout=30)
                 elif isinstance(e, ev.RemoteEnded):
                     self.app.notify(
                         f"The run of {e.migration} ended; the database shows it {e.state}.",

@@ -297,3 +297,31 @@ async def test_history_not_writable_refuses_before_running(
     assert r.code == 2, r.output
     assert "cannot be written" in r.stderr and "nothing was run" in r.stderr
     assert await valid(helper) == {}
+
+
+async def test_history_unwritable_after_the_run_started_keeps_the_record_and_the_exit_code(
+    db_url: str, helper: asyncpg.Connection, workdir: Path
+) -> None:
+    await hold_write(helper)
+    face = spawn_cli("run", NAME, "--yes", url=db_url, cwd=workdir)
+    record = await started_waiting(workdir)
+    history = workdir / "history.toml"
+    kept = workdir / "history.kept.toml"
+    history.rename(kept)
+    history.mkdir()  # the file is gone and nothing can be written in its place
+    try:
+        await helper.execute("ROLLBACK")
+        stdout, stderr = await asyncio.to_thread(face.communicate, timeout=60)
+    finally:
+        history.rmdir()
+        kept.rename(history)
+    assert face.returncode == 0, stdout + stderr  # the migration's code, not "bad input"
+    assert "■ run succeeded" in stdout
+    assert "The migration itself is done (run succeeded)" in stdout
+    assert "run it again" not in stdout.replace("Do not run it again", "")
+    fallback = Path(record["log"]).with_name(Path(record["log"]).stem + ".record.toml")
+    assert f"recorded in {fallback}" in stdout
+    saved = tomllib.loads(fallback.read_text())["runs"][0]
+    assert saved["run_id"] == record["run_id"] and saved["status"] == "succeeded"
+    assert [s["status"] for s in saved["statements"]] == ["succeeded"] * 7
+    assert len(await valid(helper)) == 4
