@@ -6,9 +6,9 @@ Every command is a thin face over ``console.core``; see ``commands.py``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import inspect
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,6 +20,60 @@ from console.core.errors import ConsoleError, ExitCode
 EPILOG = """exit codes: 0 success; 1 migration failed or interrupted, or verification mismatch;
 2 bad input or configuration; 3 cannot connect or not permitted;
 4 another run holds the migration's lock; 130 interrupted."""
+
+
+# -- values checked as they are read: anything odd is one sentence and exit 2 -------------
+
+MAX_NAME = 255  # a file name's length on every common file system
+MAX_PATH = 1024
+MAX_PID = 2**31 - 1
+MAX_ROWS = 100_000_000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _checked_text(text: str, what: str, longest: int) -> str:
+    if _CONTROL.search(text):
+        raise argparse.ArgumentTypeError(f"{what} must not contain control characters")
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{what} must not be empty")
+    if len(text) > longest:
+        raise argparse.ArgumentTypeError(
+            f"{what} is {len(text)} characters long; at most {longest} are allowed"
+        )
+    return text
+
+
+def migration_name(text: str) -> str:
+    """A migration: a file stem, a file name or a path; every part a sensible length."""
+    _checked_text(text, "a migration name", MAX_PATH)
+    longest = max(len(part) for part in text.split("/"))
+    if longest > MAX_NAME:
+        raise argparse.ArgumentTypeError(
+            f"a migration name's parts are at most {MAX_NAME} characters, not {longest}"
+        )
+    return text
+
+
+def operator_name(text: str) -> str:
+    return _checked_text(text, "--operator", 200)
+
+
+def _bounded_int(text: str, what: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{what} must be between {low} and {high:,}")
+    return value
+
+
+def pid(text: str) -> int:
+    return _bounded_int(text, "a pid", 1, MAX_PID)
+
+
+def row_count(text: str) -> int:
+    return _bounded_int(text, "--rows", 1, MAX_ROWS)
 
 
 def _common() -> argparse.ArgumentParser:
@@ -48,6 +102,7 @@ def _common() -> argparse.ArgumentParser:
     p.add_argument(
         "--operator",
         metavar="NAME",
+        type=operator_name,
         default=s,
         help="who is running this, for history.toml (default: user@host)",
     )
@@ -103,7 +158,11 @@ def _timing_options(p: argparse.ArgumentParser) -> None:
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("migration", help="file stem (add_composite_indexes_20251123) or path")
+    p.add_argument(
+        "migration",
+        type=migration_name,
+        help="file stem (add_composite_indexes_20251123) or path",
+    )
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     _timing_options(p)
 
@@ -126,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("status", "list migration files and their state on the database")
     p.add_argument("--json", action="store_true")
     p = add("plan", "show each statement, the lock it takes, what it blocks, and lint findings")
-    p.add_argument("migration")
+    p.add_argument("migration", type=migration_name)
     p.add_argument("--rollback", action="store_true", help="plan the down section")
     p.add_argument("--json", action="store_true")
     _run_options(
@@ -134,11 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _run_options(add("rollback", "run a migration's down section (the same way)"))
     p = add("attach", "follow a run from any terminal: its log so far, then live until it ends")
-    p.add_argument("migration", nargs="?", help="the migration (default: the latest run)")
+    p.add_argument(
+        "migration", nargs="?", type=migration_name, help="the migration (default: the latest run)"
+    )
     p = add("cancel", "cancel a running migration's statement on the server and record the run")
-    p.add_argument("migration")
+    p.add_argument("migration", type=migration_name)
     p = add("recover", "an interrupted run (its runner went away): adopt, resume or mark it")
-    p.add_argument("migration")
+    p.add_argument("migration", type=migration_name)
     choice = p.add_mutually_exclusive_group()
     choice.add_argument(
         "--adopt", action="store_true", help="wait for its orphaned statement; record the outcome"
@@ -150,23 +211,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-y", "--yes", action="store_true", help="resume without asking")
     _timing_options(p)
     p = add("verify", "check the migration's indexes and verification queries")
-    p.add_argument("migration")
+    p.add_argument("migration", type=migration_name)
     p.add_argument("--json", action="store_true")
     p = add("blockers", "what a migration waits for: its lock tree, or every waiting session")
     p.add_argument(
-        "migration", nargs="?", help="show the lock tree around this migration's running session"
+        "migration",
+        nargs="?",
+        type=migration_name,
+        help="show the lock tree around this migration's running session",
     )
-    p.add_argument("--pid", type=int, help="show the lock tree around this session instead")
+    p.add_argument("--pid", type=pid, help="show the lock tree around this session instead")
     p.add_argument("--json", action="store_true")
     p = add("history", "show history.toml")
     p.add_argument("--json", action="store_true")
     p = add("doctor", "check the connection, the role and the database before running anything")
-    p.add_argument("migration", nargs="?", help="check privileges for this one (default: all)")
+    p.add_argument(
+        "migration",
+        nargs="?",
+        type=migration_name,
+        help="check privileges for this one (default: all)",
+    )
     p.add_argument("--json", action="store_true")
     p = add("demo", "start the embedded demo database (PostgreSQL 18) and open the console on it")
     p.add_argument(
         "--rows",
-        type=int,
+        type=row_count,
         default=1_000_000,
         help="conversation_messages rows to seed (default 1,000,000)",
     )
@@ -192,12 +261,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(_opt(ns, "debug", False)) or os.environ.get("MIGRATION_CONSOLE_DEBUG") == "1"
     if ns.command is None:
         ns.command = "console"  # no command: open the console on DATABASE_URL
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            from console.cli.render import error
+
+            error(
+                "The console needs a terminal, and this is not one (input or output is "
+                "redirected).",
+                "Run a command instead, e.g. `migration-console status`, "
+                "`migration-console run MIGRATION --yes` or `migration-console blockers`; "
+                "`migration-console --help` lists them all.",
+            )
+            return ExitCode.BAD_INPUT
+    from console.cli import aio
     from console.cli.render import error
 
     try:
         result = handler(ns.command)(ns)
         if inspect.iscoroutine(result):
-            result = asyncio.run(result)
+            result = aio.run(result)
         return int(result)
     except ConsoleError as exc:
         if debug:
@@ -208,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         error("Interrupted.", "Nothing further was done; history.toml holds what was recorded.")
+        aio.exit_now_if_stuck(ExitCode.INTERRUPTED)
         return ExitCode.INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - last resort: a sentence, never a traceback
         if debug:

@@ -20,7 +20,7 @@ from dataclasses import replace
 
 from rich.markup import escape
 
-from console.cli import render
+from console.cli import aio, render
 from console.cli.commands import (
     _get,
     history_path,
@@ -64,7 +64,7 @@ def _confirm(question: str) -> bool:
             "Refusing to change the database without confirmation: there is no terminal to ask on.",
             "Pass --yes to confirm in advance.",
         )
-    out.print(question + " [y/N] ", end="")
+    out.print(question + escape(" [y/N] "), end="")  # the brackets are not markup
     try:
         answer = input()
     except EOFError:
@@ -97,7 +97,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
     store = HistoryStore(history_path(ns))
     history = store.load()  # refuse a corrupt history before touching the database
     options = run_options(ns)
-    asyncio.run(control.prepare(s, migration, action, history, migrations_dir(ns), store=store))
+    aio.run(control.prepare(s, migration, action, history, migrations_dir(ns), store=store))
     request = control.request_for(
         migration,
         action,
@@ -128,9 +128,7 @@ def _confirm_launch_follow(
     launched = launch(s, request, fork=True)  # no event loop, no threads: safe to fork
     events = control.follow_launched(launched)
     elsewhere: list[str] = []  # where the record went if history.toml could not take it
-    code = asyncio.run(
-        _follow(events, launched.pid, migration.name, early=early, fallback=elsewhere)
-    )
+    code = aio.run(_follow(events, launched.pid, migration.name, early=early, fallback=elsewhere))
     if elsewhere:
         _say(f"  recorded in {elsewhere[-1]} (not in {store.path}: see above)")
     elif code in (ExitCode.OK, ExitCode.FAILED, ExitCode.INTERRUPTED):
@@ -256,14 +254,14 @@ def cmd_attach(ns: argparse.Namespace) -> int:
     alive = record_alive(record)
     if record.status == ev.RUNNING and alive is False:
         _print_log(record.log)
-        return asyncio.run(_report_interrupted(ns, record.migration))
+        return aio.run(_report_interrupted(ns, record.migration))
     if record.status == ev.RUNNING and alive is None:
-        return asyncio.run(_follow_from_database(ns, record))
+        return aio.run(_follow_from_database(ns, record))
     if not record.log or not os.path.exists(record.log):
         _say(f"{record.action} {record.migration}: {record.summary} (no event log here).")
         return exit_code(record.status)
     events = control.follow_record(record)
-    return asyncio.run(_follow(events, record.runner_pid or 0, record.migration, cancels=False))
+    return aio.run(_follow(events, record.runner_pid or 0, record.migration, cancels=False))
 
 
 def _print_log(log: str) -> None:
@@ -300,7 +298,7 @@ async def _follow_from_database(ns: argparse.Namespace, record: RunRecord) -> in
 
 
 def cmd_cancel(ns: argparse.Namespace) -> int:
-    return asyncio.run(_cancel(ns))
+    return aio.run(_cancel(ns))
 
 
 async def _cancel(ns: argparse.Namespace) -> int:
@@ -332,7 +330,7 @@ def cmd_recover(ns: argparse.Namespace) -> int:
     migration = load_migration(ns)
     s = settings(ns)
     store = HistoryStore(history_path(ns))
-    states = asyncio.run(_interrupted(s, store, ns, migration.name))
+    states = aio.run(_interrupted(s, store, ns, migration.name))
     if not states:
         out.print(f"No interrupted run of {escape(migration.name)}: nothing to recover.")
         return ExitCode.OK
@@ -350,7 +348,7 @@ def cmd_recover(ns: argparse.Namespace) -> int:
         return ExitCode.OK
     if choice == "adopt":
         _print_log(state.record.log)  # what the run did before its runner went away
-        return asyncio.run(_adopt(s, store, state, operator, migration.name))
+        return aio.run(_adopt(s, store, state, operator, migration.name))
     return _resume(ns, s, store, state, migration)
 
 
@@ -407,7 +405,7 @@ def _resume(
 ) -> int:
     record = state.record
     options = run_options(ns)
-    asyncio.run(
+    aio.run(
         control.prepare(
             s,
             migration,

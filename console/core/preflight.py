@@ -47,11 +47,18 @@ async def table_problems(
     (missing tables, then per table: not the owner, no CREATE on the schema); empty when
     none. ``grouped`` merges the tables of one owner (or one schema) into one problem.
     Never raises for these: the connection doctor lists them all."""
-    names = plan.tables
+    # DROP INDEX names no table: the index's table is the one to own (a rollback).
+    dropped = [sp.drops_index for sp in plan.statements if sp.drops_index]
+    index_tables = [
+        s.table
+        for s in (await catalog.indexes(conn, dropped) if dropped else [])
+        if s.exists and s.table
+    ]
+    names = tuple(dict.fromkeys((*plan.tables, *index_tables)))
     if not names:
         return []
     found = await catalog.tables(conn, names)
-    missing = [t.name for t in found if not t.exists]
+    missing = [t.name for t in found if not t.exists and t.name not in index_tables]
     if missing:
         listed = ", ".join(missing)
         return [
@@ -67,7 +74,7 @@ async def table_problems(
         for p in plan.statements
         if p.kind.split()[0] not in _ROW_KINDS and p.lock is not None
         for t in p.targets
-    }
+    } | set(index_tables)
     creates_index = {p.index.table for p in plan.statements if p.index is not None}
     # (kind, owner or schema) -> qualified table names, in the order found
     lacking: dict[tuple[str, str, int], list[str]] = {}

@@ -1,0 +1,146 @@
+"""Odd input and impatient operators: one sentence, exit 2 (or 130), nothing held."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pty
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.helpers import MIGRATIONS, OTHER_ROLE, ROOT, run_cli, with_user
+
+NAME = "add_composite_indexes_20251123"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    shutil.copytree(MIGRATIONS, tmp_path / "migrations")
+    shutil.copy(ROOT / "history.toml", tmp_path / "history.toml")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("blockers", "--pid", "99999999999"), "a pid must be between 1 and"),
+        (("blockers", "--pid", "-3"), "a pid must be between 1 and"),
+        (("plan", "a" * 300), "at most 255 characters"),
+        (("plan", "x/" * 600 + "y"), "at most 1024 are allowed"),
+        (("plan", "bad\x01name"), "must not contain control characters"),
+        (("run", NAME, "--yes", "--operator", "ana\x1b[31m"), "must not contain control"),
+        (("run", NAME, "--yes", "--lock-timeout", "nan"), "is not a duration"),
+        (("run", NAME, "--yes", "--lock-timeout", "inf"), "is not a duration"),
+        (("run", NAME, "--yes", "--lock-timeout=-5s"), "must be a positive duration"),
+        (("run", NAME, "--yes", "--lock-timeout", "0.0001"), "rounds to 0 ms"),
+        (("run", NAME, "--yes", "--retry-backoff", "1e400"), "must be a positive duration"),
+        (("run", NAME, "--yes", "--max-wait", "2 fortnights"), "unknown unit"),
+        (("run", NAME, "--yes", "--lock-retries", "100000"), "between 0 and 100"),
+        (("demo", "--rows", "1000000000000", "--no-tui"), "--rows must be between 1 and"),
+    ],
+)
+def test_odd_values_are_refused_with_exit_2(
+    workdir: Path, args: tuple[str, ...], says: str
+) -> None:
+    r = run_cli(*args, url="postgresql://u@127.0.0.1:1/x", cwd=workdir)
+    assert r.code == 2, r.output
+    assert says in r.stderr
+    assert "Traceback" not in r.output and "Unexpected error" not in r.output
+
+
+def test_the_bare_command_without_a_terminal_says_what_to_run(workdir: Path) -> None:
+    r = run_cli(url="postgresql://u@127.0.0.1:1/x", cwd=workdir, input="")
+    assert r.code == 2, r.output
+    assert "needs a terminal" in r.stderr and "migration-console status" in r.stderr
+
+
+async def test_rollback_by_a_role_that_does_not_own_the_tables_is_refused(
+    db_url: str, workdir: Path
+) -> None:
+    r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir)
+    assert r.code == 0, r.output
+    r = await asyncio.to_thread(
+        run_cli, "rollback", NAME, "--yes", url=with_user(db_url, OTHER_ROLE), cwd=workdir
+    )
+    assert r.code == 3, r.output
+    assert f"Role {OTHER_ROLE} may not create or drop indexes" in r.stderr
+
+
+def test_ctrl_c_during_a_hung_dns_lookup_exits_at_once(workdir: Path, tmp_path: Path) -> None:
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    entered = tmp_path / "entered"
+    (hook / "sitecustomize.py").write_text(
+        "import os, socket, time\n"
+        "_real = socket.getaddrinfo\n"
+        "def _slow(host, *a, **kw):\n"
+        "    if host == 'slow.dns.invalid':\n"
+        f"        open({str(entered)!r}, 'w').close()\n"
+        "        time.sleep(120)\n"
+        "    return _real(host, *a, **kw)\n"
+        "socket.getaddrinfo = _slow\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{hook}:{ROOT}",
+        "DATABASE_URL": "postgresql://u:pw@slow.dns.invalid:5432/x",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console", "status"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    end = time.monotonic() + 60
+    while not entered.exists():  # the lookup is under way (and will hang for 2 minutes)
+        assert time.monotonic() < end and proc.poll() is None, "it never looked the host up"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=30)  # far less than the hung lookup's 120 s
+    assert proc.returncode == 130, err
+    assert "Interrupted." in err and "Traceback" not in err
+
+
+async def test_ctrl_c_at_the_confirmation_prompt_exits_130_holding_nothing(
+    db_url: str, observer: asyncpg.Connection, workdir: Path
+) -> None:
+    master, slave = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": db_url, "NO_COLOR": "1"}
+    proc = subprocess.Popen(  # noqa: ASYNC220 - started once; waited for in a thread
+        [sys.executable, "-m", "console", "run", NAME],
+        cwd=workdir,
+        env=env,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,  # the pty becomes its terminal: Ctrl-C reaches it
+    )
+    os.close(slave)
+    seen = b""
+    try:
+        while b"[y/N]" not in seen:
+            chunk = await asyncio.wait_for(asyncio.to_thread(os.read, master, 4096), 60)
+            assert chunk, seen.decode(errors="replace")
+            seen += chunk
+        # The question is on screen: nothing of the run is held on the server meanwhile.
+        held = await observer.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'migration-console%'"
+        )
+        assert held == 0
+        proc.send_signal(signal.SIGINT)
+        code = await asyncio.to_thread(proc.wait, 30)
+    finally:
+        os.close(master)
+    assert code == 130
+    assert await observer.fetchval(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 19779"
+    ) == 0  # fmt: skip
