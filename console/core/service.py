@@ -168,7 +168,7 @@ class ConsoleService:
             root = root_pid or waits.run_session_pid(report.sessions)
             if root is None:
                 return report
-            return await waits.analyse(conn, root, extra_blockers)
+            return await waits.analyse(conn, root, extra_blockers, report.sessions)
 
         result: waits.WaitReport = await self.with_monitor(analyse)
         return result

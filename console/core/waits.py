@@ -19,6 +19,7 @@ from console.db.activity import LockEdge, LockWait, Session
 from console.db.connect import RUN, application_name
 
 MAX_DEPTH = 8
+IDLE_WAITS = ("Client", "Activity")  # waiting for its client, or a background idle loop
 CIC_WAIT_PHASES = ("waiting for writers", "waiting for old snapshots", "waiting for readers")
 
 
@@ -136,11 +137,15 @@ def explain(report: WaitReport) -> str:
             f"({p.lockers_done} of {p.lockers_total} done): {why}; now waiting for {who}."
             f"{_waited(report.wait)}"
         )
+    queued = len(report.queued_behind_root)
+    tail = f" {queued} session(s) are queued behind it." if queued else ""
     if not direct:
-        if root.wait_event_type:
+        # Waiting for its client (idle, idle in transaction) or on its own work is not a
+        # wait on anyone; an IO or LWLock wait is worth naming.
+        if root.wait_event_type and root.wait_event_type not in IDLE_WAITS:
             event = f"{root.wait_event_type}:{root.wait_event}"
-            return f"pid {root.pid} waits on {event} (no lock holder)."
-        return f"pid {root.pid} is not waiting for a lock."
+            return f"pid {root.pid} waits on {event} (no lock holder).{tail}"
+        return f"pid {root.pid} is not waiting for a lock.{tail}"
     parts = []
     for holder in direct:
         edges = [e for e in report.edges if e.waiter == root.pid and e.holder == holder.pid]
@@ -150,8 +155,6 @@ def explain(report: WaitReport) -> str:
             target = f" on {e.relation}" if e.relation else f" ({e.locktype})"
             what = f" holds {e.holds}{target} while pid {root.pid} wants {e.wants};"
         parts.append(f"{describe(holder)}{what}")
-    queued = len(report.queued_behind_root)
-    tail = f" {queued} session(s) are queued behind it." if queued else ""
     holders = " and ".join(parts).rstrip(";")
     return f"pid {root.pid} waits for {holders}.{_waited(report.wait)}{tail}"
 
@@ -170,13 +173,18 @@ def run_session_pid(sessions: Sequence[Session], migration: str | None = None) -
 
 
 async def analyse(
-    conn: asyncpg.Connection, root_pid: int | None, extra_blockers: Sequence[int] = ()
+    conn: asyncpg.Connection,
+    root_pid: int | None,
+    extra_blockers: Sequence[int] = (),
+    sessions: list[Session] | None = None,
 ) -> WaitReport:
     """The sessions, and, when a root is given, its lock tree, progress and explanation.
 
     ``extra_blockers`` count as blocking the root even when it does not wait now: the
-    sessions that made a retried statement give up, while the run pauses before retrying."""
-    sessions = await activity.sessions(conn)
+    sessions that made a retried statement give up, while the run pauses before retrying.
+    ``sessions``: the ones a report just read (to find the root), not read again."""
+    if sessions is None:
+        sessions = await activity.sessions(conn)
     if root_pid is None:
         return WaitReport(None, sessions)
     progress = await catalog.progress(conn, root_pid)

@@ -173,3 +173,21 @@ async def test_concurrently_waits_on_old_snapshot_of_another_table(
     assert "nightly-report" in old.reason
     assert "even one that never touched the table" in old.reason
     assert report_query.get_server_pid() in old.blockers
+
+
+async def test_a_root_idle_in_transaction_is_not_said_to_wait_and_its_queue_is_named(
+    sessions: Connect, observer: asyncpg.Connection
+) -> None:
+    holder = await sessions("holder")
+    await holder.execute("BEGIN; LOCK TABLE call_costs IN ACCESS EXCLUSIVE MODE")
+    queued = [await sessions(f"reader-{i}") for i in (1, 2)]
+    tasks = [asyncio.create_task(q.execute("SELECT count(*) FROM call_costs")) for q in queued]
+    for q in queued:
+        await until_waiting(observer, q.get_server_pid())
+    report = await report_for(observer, holder.get_server_pid())
+    assert report.reason == (
+        f"pid {holder.get_server_pid()} is not waiting for a lock. "
+        "2 session(s) are queued behind it."
+    )
+    await holder.execute("ROLLBACK")
+    await asyncio.gather(*tasks)
