@@ -44,6 +44,15 @@ class MigrationSyntaxError(BadInput):
         self.column = column
 
 
+class TransactionControl(MigrationSyntaxError):
+    """BEGIN, COMMIT, SAVEPOINT, SET TRANSACTION... in a migration: the console owns the
+    transaction, so a file may not start, end or change it. Located like a syntax error."""
+
+    def __init__(self, path: str, line: int, column: int, message: str, hint: str):
+        super().__init__(path, line, column, message)
+        self.hint = hint
+
+
 class ConnectError(ConsoleError):
     exit_code = ExitCode.CONNECT
 

@@ -19,6 +19,7 @@ from pglast.visitors import ReferencedRelations
 from console.core.errors import BadInput, MigrationSyntaxError
 from console.core.lint import lint_file
 from console.core.locks import AS, AX, EX, LOCK_MODES, RS, RX, SH, SRX, SUE
+from console.core.migration_file import refuse_transaction_control, transaction_control
 from console.core.model import (
     DOWN,
     UP,
@@ -110,6 +111,9 @@ def plan_statement(stmt: Statement) -> StatementPlan:
         raise MigrationSyntaxError("<statement>", line, column, str(exc.args[0])) from None
     if len(raws) != 1 or raws[0].stmt is None:
         raise ValueError(f"expected one SQL statement, got {len(raws)}: {stmt.first_line}")
+    control = transaction_control(stmt.sql, raws[0].stmt)
+    if control is not None:  # parse_migration refuses these; a Statement made by hand too
+        raise refuse_transaction_control(control, "<statement>", stmt.line, stmt.column)
     return _plan(stmt, raws[0].stmt)
 
 
@@ -120,8 +124,6 @@ def _plan(stmt: Statement, node: ast.Node) -> StatementPlan:
         return handler(stmt, node)
     if name in _NO_TRANSACTION_NODES:
         return _make(stmt, _NO_TRANSACTION_NODES[name], (), None, transactional=False)
-    if isinstance(node, ast.TransactionStmt):
-        return _make(stmt, _word(node.kind, "TRANS_STMT_") or "TRANSACTION", (), None)
     words = _KINDS.get(name) or re.sub(r"(?<!^)(?=[A-Z])", " ", name.removesuffix("Stmt"))
     return _make(stmt, words.upper(), (), None)
 
@@ -468,6 +470,16 @@ def plan_section(section: Section) -> SectionPlan:
         reason = "runs in one transaction that rolls back whole on error"
     in_transaction = section.transaction and outside is None
     return SectionPlan(section, plans, in_transaction, reason)
+
+
+def section_indexes(section: Section) -> tuple[IndexSpec, ...]:
+    """The indexes a section creates, planning only the statements that may create one."""
+    specs = (plan_statement(s).index for s in section.statements if _creates(s))
+    return tuple(spec for spec in specs if spec is not None)
+
+
+def _creates(stmt: Statement) -> bool:
+    return stmt.sql[:6].upper() == "CREATE"  # the statement text starts at its first token
 
 
 def plan_migration(

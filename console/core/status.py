@@ -11,7 +11,7 @@ from console.core.errors import BadInput
 from console.core.history import HistoryData, open_runs
 from console.core.migration_file import list_migrations, parse_migration
 from console.core.model import Migration
-from console.core.plan import plan_section
+from console.core.plan import section_indexes
 from console.core.run import recovery
 from console.db import catalog
 
@@ -38,10 +38,11 @@ class MigrationStatus:
 
 
 def index_names(migration: Migration) -> list[str]:
+    """The indexes the up section creates; only its CREATE statements are planned."""
     up = migration.up
     if up is None:
         return []
-    return [s.lookup_name for s in plan_section(up).indexes]
+    return [s.lookup_name for s in section_indexes(up)]
 
 
 async def migration_state(conn: asyncpg.Connection, migration: Migration) -> tuple[str, str]:

@@ -439,3 +439,39 @@ async def test_read_only_refuses_run_and_monitors(db_url: str, workdir: Path) ->
     assert r.code == 2 and "--read-only" in r.stderr
     r = await asyncio.to_thread(run_cli, "blockers", "--read-only", url=db_url, cwd=workdir)
     assert r.code == 0, r.output
+
+
+def test_transaction_control_in_a_migration_is_refused_with_its_place(workdir: Path) -> None:
+    (workdir / "migrations" / "tx.sql").write_text(
+        "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY i ON t (a);\n  BEGIN;\n"
+        "CREATE TABLE x (a int);\n-- migrate:down\nDROP TABLE x;\n"
+    )
+    for command in (("plan", "tx"), ("run", "tx", "--yes"), ("verify", "tx")):
+        r = run_cli(*command, url="postgresql://u@127.0.0.1:1/x", cwd=workdir)
+        assert r.code == 2, (command, r.output)
+        assert "tx.sql:3:3: BEGIN controls the transaction, which the console owns." in r.stderr
+        assert "transaction:false" in r.stderr
+        assert_clean(r.output)
+
+
+async def test_an_oversized_migration_is_refused_by_plan_and_unreadable_in_status(
+    db_url: str, workdir: Path
+) -> None:
+    with (workdir / "migrations" / "huge.sql").open("wb") as file:
+        file.truncate(50 * 1024 * 1024)  # sparse: 50 MiB that take no disk
+    sentence = (
+        "huge.sql is larger than 5 MiB (52,428,800 bytes), the most a migration file may hold."
+    )
+    r = await asyncio.to_thread(
+        run_cli, "plan", "huge", url="postgresql://u@127.0.0.1:1/x", cwd=workdir
+    )
+    assert r.code == 2, r.output
+    assert sentence in r.stderr and "Split it into several migrations." in r.stderr
+    assert_clean(r.output)
+
+    r = await asyncio.to_thread(run_cli, "status", "--json", url=db_url, cwd=workdir)
+    assert r.code == 0, r.output
+    rows = {m["name"]: m for m in json.loads(r.stdout)["migrations"]}
+    assert rows["huge"]["state"] == "unreadable"
+    assert rows["huge"]["detail"].endswith(sentence)
+    assert rows[NAME]["state"] == "pending"

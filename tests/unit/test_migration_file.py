@@ -1,13 +1,18 @@
-"""Parsing migration files: sections, statement splitting, positions, syntax errors."""
+"""Parsing migration files: sections, statement splitting, positions, syntax errors,
+transaction control and the size limits."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from console.core.errors import BadInput, MigrationSyntaxError
+from console.core import migration_file
+from console.core.errors import BadInput, MigrationSyntaxError, TransactionControl
 from console.core.migration_file import (
+    MAX_FILE_BYTES,
+    MAX_STATEMENTS,
     list_migrations,
     parse_migration,
     parse_migration_text,
@@ -323,3 +328,203 @@ def test_resolve_migration_unknown_name(tmp_path: Path) -> None:
     assert str(caught.value) == (
         f"No migration named nope in {tmp_path}: run `migration-console status` to list them."
     )
+
+
+# -- transaction control ----------------------------------------------------------------------
+
+CONTROL_HINT = (
+    "Remove it: a section runs in one transaction, or statement by statement with "
+    "`transaction:false`."
+)
+
+
+@pytest.mark.parametrize(
+    ("sql", "name"),
+    [
+        ("BEGIN", "BEGIN"),
+        ("begin work", "BEGIN"),
+        ("BEGIN ISOLATION LEVEL SERIALIZABLE", "BEGIN"),
+        ("START TRANSACTION READ ONLY", "START TRANSACTION"),
+        ("COMMIT", "COMMIT"),
+        ("COMMIT AND CHAIN", "COMMIT"),
+        ("END", "END"),
+        ("end transaction", "END"),
+        ("ROLLBACK", "ROLLBACK"),
+        ("ABORT", "ABORT"),
+        ("SAVEPOINT s", "SAVEPOINT"),
+        ("RELEASE s", "RELEASE SAVEPOINT"),
+        ("RELEASE SAVEPOINT s", "RELEASE SAVEPOINT"),
+        ("ROLLBACK TO s", "ROLLBACK TO SAVEPOINT"),
+        ("ROLLBACK TO SAVEPOINT s", "ROLLBACK TO SAVEPOINT"),
+        ("PREPARE TRANSACTION 'x'", "PREPARE TRANSACTION"),
+        ("COMMIT PREPARED 'x'", "COMMIT PREPARED"),
+        ("ROLLBACK PREPARED 'x'", "ROLLBACK PREPARED"),
+        ("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "SET TRANSACTION"),
+        ("SET LOCAL TRANSACTION READ ONLY", "SET TRANSACTION"),
+        ("SET TRANSACTION SNAPSHOT '00000003-0000001B-1'", "SET TRANSACTION SNAPSHOT"),
+        ("SET transaction_isolation = 'serializable'", "SET transaction_isolation"),
+        ("SET LOCAL Transaction_Read_Only TO on", "SET transaction_read_only"),
+    ],
+)
+def test_transaction_control_is_refused_where_it_stands(sql: str, name: str) -> None:
+    text = f"-- migrate:up\nSELECT 1;\n  /* why */ {sql};\nSELECT 2;\n"
+    with pytest.raises(TransactionControl) as caught:
+        parse_migration_text(text, FILE)
+    err = caught.value
+    assert isinstance(err, MigrationSyntaxError)  # so exit code 2, file:line:column
+    assert (err.path, err.line, err.column) == ("m.sql", *position(text, sql))
+    assert err.message.startswith(f"m.sql:3:13: {name} controls the transaction, which the ")
+    assert err.hint == CONTROL_HINT
+
+
+def test_transaction_control_message_in_full() -> None:
+    with pytest.raises(TransactionControl) as caught:
+        parse_migration_text("-- migrate:up transaction:false\nBEGIN;\nCOMMIT;\n", FILE)
+    assert str(caught.value) == (
+        "m.sql:2:1: BEGIN controls the transaction, which the console owns. " + CONTROL_HINT
+    )
+
+
+def test_set_transaction_is_refused_even_where_it_would_be_harmless() -> None:
+    with pytest.raises(TransactionControl) as caught:
+        parse_migration_text("-- migrate:up\nSET TRANSACTION ISOLATION LEVEL SERIALIZABLE;\n", FILE)
+    assert caught.value.message == (
+        "m.sql:2:1: SET TRANSACTION controls the transaction, which the console owns: "
+        "it is refused even where it would be harmless, to keep one simple rule."
+    )
+
+
+@pytest.mark.parametrize("section", ["up", "down", "verify", "compare"])
+def test_transaction_control_is_refused_in_every_section(section: str) -> None:
+    marker = "" if section == "up" else f"-- migrate:{section}\n"
+    text = f"-- migrate:up\nSELECT 1;\n{marker}SELECT 2;\nCOMMIT;\n"
+    with pytest.raises(TransactionControl) as caught:
+        parse_migration_text(text, FILE)
+    assert (caught.value.line, caught.value.column) == position(text, "COMMIT")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DO $$ BEGIN COMMIT; END $$",  # PL/pgSQL transaction control: left to the author
+        "CALL refresh_all()",  # a procedure may COMMIT too: left alone, like DO
+        "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$",
+        "CREATE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC SELECT 1; END",
+        "SET lock_timeout = '5s'",
+        "PREPARE q AS SELECT 1",
+        'SELECT 1 AS "begin", CASE WHEN true THEN 1 END AS "commit"',
+    ],
+)
+def test_statements_that_merely_look_like_transaction_control_are_kept(sql: str) -> None:
+    assert [s.sql for s in up(f"{sql};\n")] == [sql]
+
+
+# -- limits ---------------------------------------------------------------------------------
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "huge.sql"
+    with path.open("wb") as file:
+        file.truncate(MAX_FILE_BYTES + 1)  # sparse: no disk used
+
+    def no_reading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the file was opened")
+
+    monkeypatch.setattr(Path, "open", no_reading)
+    monkeypatch.setattr(Path, "read_text", no_reading)
+    monkeypatch.setattr(Path, "read_bytes", no_reading)
+    with pytest.raises(BadInput) as caught:
+        parse_migration(path)
+    assert caught.value.message == (
+        f"{path} is larger than 5 MiB (5,242,881 bytes), the most a migration file may hold."
+    )
+    assert caught.value.hint == "Split it into several migrations."
+
+
+def test_a_file_at_the_size_limit_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "big.sql"
+    head = "-- migrate:up\nSELECT 1;\n-- "
+    path.write_bytes((head + "x" * (MAX_FILE_BYTES - len(head) - 1) + "\n").encode())
+    assert path.stat().st_size == MAX_FILE_BYTES
+    m = parse_migration(path)
+    assert m.up is not None
+    assert [s.sql for s in m.up.statements] == ["SELECT 1"]
+
+
+def test_a_file_that_grew_after_stat_is_refused_all_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(migration_file, "MAX_FILE_BYTES", 64)
+    path = tmp_path / "growing.sql"
+    path.write_text("-- migrate:up\n" + "SELECT 1;\n" * 10)
+    monkeypatch.setattr(Path, "stat", lambda self, **kwargs: os.stat_result((0,) * 10))
+    with pytest.raises(BadInput, match=r"larger than 0 MiB \(65 bytes\)"):
+        parse_migration(path)
+
+
+def test_text_over_the_size_limit_counts_utf8_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    fits = "-- migrate:up\nSELECT 'abcdefghijk';\n"
+    monkeypatch.setattr(migration_file, "MAX_FILE_BYTES", len(fits.encode()))
+    assert parse_migration_text(fits, FILE).up is not None
+    too_big = fits.replace("abc", "äöü")  # as many characters, 3 more bytes
+    with pytest.raises(BadInput, match=r"m\.sql is larger than .* \(39 bytes\)"):
+        parse_migration_text(too_big, FILE)
+
+
+def test_sections_of_the_most_statements_are_read() -> None:
+    body = "SELECT 1;\n" * MAX_STATEMENTS
+    m = parse_migration_text(f"-- migrate:up\n{body}-- migrate:down\n{body}", FILE)
+    assert [len(s.statements) for s in m.sections.values()] == [MAX_STATEMENTS] * 2
+
+
+def test_a_section_over_the_statement_limit_is_refused_before_it_is_parsed() -> None:
+    # the syntax error at the end is never reached: the count is known from the scanner
+    body = "SELECT 1;\n" * (MAX_STATEMENTS + 1) + "SELEC 2;\n"
+    with pytest.raises(BadInput) as caught:
+        parse_migration_text(f"-- header\n-- migrate:up\nSELECT 0;\n-- migrate:down\n{body}", FILE)
+    assert not isinstance(caught.value, MigrationSyntaxError)
+    assert caught.value.message == (
+        "m.sql:4: the `-- migrate:down` section holds more than 10,000 statements, "
+        "the most one section may hold."
+    )
+    assert caught.value.hint == "Split it into several migrations."
+
+
+def test_begin_atomic_bodies_do_not_count_as_statements() -> None:
+    atomic = "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\n"
+    fits = atomic + "SELECT 1;\n" * (MAX_STATEMENTS - 1)
+    assert len(up(fits)) == MAX_STATEMENTS
+    with pytest.raises(BadInput, match="more than 10,000 statements"):
+        up(fits + "SELECT 2;\n")
+
+
+def test_semicolons_outside_statements_or_inside_one_do_not_count() -> None:
+    do = "DO $$ BEGIN " + "PERFORM 1; " * (MAX_STATEMENTS + 1) + "END $$;\n"
+    empty = ";\n" * (MAX_STATEMENTS + 1) + "/* ; */ -- ;\n"
+    stmts = up(do + empty + "SELECT 1;\n")
+    assert [s.sql.split()[0] for s in stmts] == ["DO", "SELECT"]
+
+
+def test_many_statements_then_non_ascii_text_are_located_without_pglast_offsets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # pglast's character offsets scan every multi-byte character after each statement:
+    # minutes for this section; the statements are found from their texts instead
+    def slow(body: str) -> None:
+        raise AssertionError("statements located through pglast's offsets")
+
+    monkeypatch.setattr(migration_file, "_locate_slowly", slow)
+    text = (
+        "-- migrate:up\n" + "SELECT 'é' /* ü */ -- ☕\n;\n" * 3000 + "-- 日本語のコメント\n" * 3000
+    )
+    stmts = parse_migration_text(text, FILE).sections["up"].statements
+    assert len(stmts) == 3000
+    assert (stmts[-1].sql, stmts[-1].line, stmts[-1].column) == ("SELECT 'é'", 6000, 1)
+
+
+def test_a_no_break_space_ending_an_identifier_stays_in_the_statement() -> None:
+    # to PostgreSQL it is part of the identifier; Python's strip() would drop it
+    stmts = up("SELECT 1 AS a\u3000;\nSELECT 2 AS b\u00a0 -- c\n")
+    assert [s.sql for s in stmts] == ["SELECT 1 AS a\u3000", "SELECT 2 AS b\u00a0"]

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from console.core.errors import BadInput
+from console.core import plan as plan_module
+from console.core.errors import BadInput, TransactionControl
 from console.core.lint import squawk_executable
 from console.core.migration_file import parse_migration, parse_migration_text
-from console.core.model import IndexColumn, IndexSpec, Section, Statement
+from console.core.model import IndexColumn, IndexSpec, Section, Statement, StatementPlan
 from console.core.plan import (
     LOCK_BLOCKS,
     describe_lock,
@@ -17,6 +18,7 @@ from console.core.plan import (
     plan_migration,
     plan_section,
     plan_statement,
+    section_indexes,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,7 +182,17 @@ def test_heaviest() -> None:
 def test_unknown_nodes_fall_back_to_their_name_as_words() -> None:
     plan = plan_statement(stmt("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'"))
     assert (plan.kind, plan.lock, plan.transactional) == ("CREATE FUNCTION", None, True)
-    assert plan_statement(stmt("BEGIN")).kind == "BEGIN"
+
+
+@pytest.mark.parametrize(
+    "sql", ["BEGIN", "COMMIT", "ROLLBACK TO SAVEPOINT s", "SET TRANSACTION READ ONLY"]
+)
+def test_transaction_control_is_never_planned(sql: str) -> None:
+    # parse_migration refuses these with the file's name; a Statement made by hand too
+    with pytest.raises(TransactionControl) as caught:
+        plan_statement(Statement(sql=sql, line=7, column=3, number=1))
+    assert (caught.value.line, caught.value.column) == (7, 3)
+    assert "controls the transaction, which the console owns" in caught.value.message
 
 
 # -- index specs ----------------------------------------------------------------------------
@@ -258,6 +270,25 @@ def test_create_table_is_not_a_table_the_section_needs() -> None:
     assert sp.statements[0].creates_table == "n"
     assert sp.tables == ("u",)
     assert [i.name for i in sp.indexes] == ["n_u"]
+
+
+def test_section_indexes_plans_only_create_statements(monkeypatch: pytest.MonkeyPatch) -> None:
+    sp = section(
+        "INSERT INTO t SELECT * FROM u;\ncreate index i ON t (a);\nANALYZE t;\n"
+        "CREATE TABLE n (a int);\nCREATE UNIQUE INDEX CONCURRENTLY j ON s.n (a);\n"
+    )
+    every = plan_section(sp).indexes
+    planned: list[str] = []
+
+    def spy(statement: Statement) -> StatementPlan:
+        planned.append(statement.sql)
+        return plan_statement(statement)
+
+    monkeypatch.setattr(plan_module, "plan_statement", spy)
+    specs = section_indexes(sp)
+    assert [(s.name, s.table) for s in specs] == [("i", "t"), ("j", "s.n")]
+    assert specs == every
+    assert [p.split()[1].upper() for p in planned] == ["INDEX", "TABLE", "UNIQUE"]
 
 
 # -- sections ---------------------------------------------------------------------------------
