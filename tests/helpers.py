@@ -9,11 +9,12 @@ import subprocess
 import sys
 import time
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
+
+from console.connection import parse_dsn
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
@@ -27,17 +28,13 @@ OTHER_ROLE = "mc_not_owner"
 
 
 def with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(
-        (parts.scheme, parts.netloc, "/" + quote(database), parts.query, parts.fragment)
-    )
+    """The same server and role, another database (a URL, every part percent-encoded)."""
+    return replace(parse_dsn(url), database=database).url(mask=False)
 
 
 def with_user(url: str, user: str, password: str | None = None) -> str:
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    userinfo = quote(user) + (":" + quote(password, safe="") if password is not None else "")
-    return urlunsplit((parts.scheme, f"{userinfo}@{host}", parts.path, parts.query, parts.fragment))
+    """The same server and database as another role, with its password or none."""
+    return replace(parse_dsn(url), user=user, password=password).url(mask=False)
 
 
 @dataclass

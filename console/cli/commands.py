@@ -11,6 +11,7 @@ from typing import Any
 from rich.markup import escape
 
 from console.cli.render import out, print_json, table
+from console.connection import password_forms, secrets_of
 from console.core import waits
 from console.core.durations import parse_duration
 from console.core.errors import BadInput, ExitCode
@@ -56,12 +57,10 @@ def settings(ns: argparse.Namespace) -> ConnectionSettings:
 def redact_any(ns: argparse.Namespace, text: str) -> str:
     try:
         return settings(ns).redact(text)
-    except Exception:  # noqa: BLE001 - no settings, nothing to redact beyond the URL itself
+    except Exception:  # noqa: BLE001 - no settings: whatever may be a secret in the strings
         url = _get(ns, "database_url") or os.environ.get("DATABASE_URL", "")
-        from console.core.settings import url_password
-
-        pw = url_password(url) if url else None
-        return Redactor((pw,) if pw else ())(text)
+        pgpassword = password_forms(os.environ.get("PGPASSWORD"))
+        return Redactor((*secrets_of(url), *pgpassword))(text)
 
 
 MAX_RETRIES = 100

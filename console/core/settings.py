@@ -1,18 +1,33 @@
-"""Where the console connects, who is running it, and how secrets are kept out of sight."""
+"""Where the console connects, who is running it, and how secrets are kept out of sight.
+
+Connection strings are read by ``console.connection``; this module picks which one to use
+(``--database-url``, ``DATABASE_URL``, libpq's ``PG*`` variables) and turns what cannot be
+read into errors for people.
+"""
 
 from __future__ import annotations
 
 import getpass
 import os
-import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+from typing import Any
 
+from console import connection
+from console.connection import MASK, PG_VARS, Dsn, DsnError, NotADsn, Redactor
 from console.core.errors import BadInput
 
-MASK = "***"
+__all__ = [
+    "MASK",
+    "ConnectionSettings",
+    "Redactor",
+    "default_operator",
+    "mask_url",
+    "railway_context",
+    "resolve_connection",
+    "url_password",
+]
 
 # Railway injects these into `railway run` / `railway shell` / `railway ssh`.
 RAILWAY_VARS = {
@@ -21,103 +36,59 @@ RAILWAY_VARS = {
     "service": "RAILWAY_SERVICE_NAME",
 }
 
-_PG_VARS = ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSWORD", "PGSERVICE")
-
 
 def mask_url(url: str) -> str:
-    """The URL with its password (in the userinfo or a password= parameter) replaced."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return MASK
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
-        if ":" in userinfo:
-            user = userinfo.split(":", 1)[0]
-            netloc = f"{user}:{MASK}@{hostport}"
-    query = re.sub(r"(?i)(^|&)(password)=[^&]*", rf"\1\2={MASK}", parts.query)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    """The connection string with its password replaced; ``***`` when it cannot be read."""
+    return connection.mask(url)
 
 
 def url_password(url: str) -> str | None:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.password:
-        return unquote(parts.password)
-    for key, value in parse_qsl(parts.query):
-        if key.lower() == "password" and value:
-            return value
-    return None
-
-
-@dataclass(frozen=True)
-class Redactor:
-    """Removes every known secret from text before it is shown or stored."""
-
-    secrets: tuple[str, ...] = ()
-
-    def __call__(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret and len(secret) >= 1:
-                text = text.replace(secret, MASK)
-        return text
+    return connection.password_of(url)
 
 
 @dataclass(frozen=True)
 class ConnectionSettings:
-    """How to reach the database. ``dsn`` is None when libpq's PG* variables are used."""
+    """How to reach the database: ``dsn`` as given (a URL or key=value pairs), or None with
+    the ``PG*`` variables it was resolved from in ``pg_vars``. Every field round-trips
+    through JSON (the runner process gets its settings that way)."""
 
-    dsn: str | None
+    dsn: str | None = field(repr=False)
     source: str  # "--database-url", "DATABASE_URL" or "PG* variables"
     display: str  # masked, safe to show and store
     secrets: tuple[str, ...] = field(default=(), repr=False)
     read_only: bool = False  # --read-only: every connection is opened read-only
+    pg_vars: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def redact(self) -> Redactor:
         return Redactor(self.secrets)
 
     @property
+    def parsed(self) -> Dsn:
+        if self.dsn is not None:
+            return connection.parse_dsn(self.dsn)
+        return connection.from_environment(self.pg_vars) or Dsn(connection.ENVIRONMENT)
+
+    @property
     def host(self) -> str:
-        if self.dsn is None:
-            return os.environ.get("PGHOST", "")
-        try:
-            return urlsplit(self.dsn).hostname or ""
-        except ValueError:
-            return ""
+        return self.parsed.host or ""
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """What asyncpg.connect needs (the password as a keyword, never in a string)."""
+        return self.parsed.connect_kwargs()
 
 
-def _check_url(url: str, source: str) -> None:
-    if not re.match(r"^postgres(ql)?://", url):
-        raise BadInput(
-            f"{source} is not a PostgreSQL URL (it must start with postgresql:// or postgres://).",
-            "Set it to the database's connection URL, e.g. postgresql://user:password@host:5432/db.",
-        )
+def _parse(text: str, source: str) -> Dsn:
+    """The connection string, or BadInput that says how to fix it and quotes none of it."""
     try:
-        parts = urlsplit(url)
-        _ = parts.port
-    except ValueError as exc:
+        return connection.parse_dsn(text)
+    except NotADsn:
         raise BadInput(
-            f"{source} cannot be read as a URL ({Redactor(_secrets_of(url))(str(exc))}).",
-            "Check the host and port; special characters in the password must be %-encoded.",
+            f"{source} is {connection.NOT_A_DSN}.",
+            "Set it to the database's connection URL, e.g. postgresql://user:password@host:5432/db.",
         ) from None
-
-
-def _secrets_of(url: str) -> tuple[str, ...]:
-    secrets: list[str] = []
-    pw = url_password(url)
-    if pw:
-        secrets.append(pw)
-        try:
-            raw = urlsplit(url).netloc.rpartition("@")[0].split(":", 1)[1]
-            if raw != pw:
-                secrets.append(raw)
-        except (IndexError, ValueError):
-            pass
-    return tuple(secrets)
+    except DsnError as exc:
+        raise BadInput(str(exc), f"Correct {source} and run the command again.") from None
 
 
 def resolve_connection(
@@ -125,6 +96,7 @@ def resolve_connection(
 ) -> ConnectionSettings:
     """``--database-url``, else ``DATABASE_URL``, else libpq's ``PG*`` variables."""
     env = os.environ if env is None else env
+    pgpassword = connection.password_forms(env.get("PGPASSWORD"))
     for value, source in (
         (database_url, "--database-url"),
         (env.get("DATABASE_URL"), "DATABASE_URL"),
@@ -134,21 +106,17 @@ def resolve_connection(
         value = value.strip()
         if not value:
             raise BadInput(f"{source} is empty.", "Set it to the database's connection URL.")
-        _check_url(value, source)
-        secrets = _secrets_of(value)
-        if env.get("PGPASSWORD"):
-            secrets += (env["PGPASSWORD"],)
-        return ConnectionSettings(value, source, mask_url(value), secrets)
-    if any(env.get(v) for v in _PG_VARS):
-        user = env.get("PGUSER", getpass.getuser())
-        host = env.get("PGHOST", "localhost")
-        port = env.get("PGPORT", "5432")
-        db = env.get("PGDATABASE", user)
-        display = (
-            f"postgresql://{user}{':' + MASK if env.get('PGPASSWORD') else ''}@{host}:{port}/{db}"
+        dsn = _parse(value, source)
+        return ConnectionSettings(value, source, dsn.display, (*dsn.secrets, *pgpassword))
+    try:
+        from_env = connection.from_environment(env)
+    except DsnError as exc:
+        raise BadInput(f"{exc}.", "Set PGPORT to the server's port, or unset it.") from None
+    if from_env is not None:
+        pg_vars = {name: env[name] for name in PG_VARS if env.get(name)}
+        return ConnectionSettings(
+            None, connection.ENVIRONMENT, from_env.display, from_env.secrets, pg_vars=pg_vars
         )
-        secrets = (env["PGPASSWORD"],) if env.get("PGPASSWORD") else ()
-        return ConnectionSettings(None, "PG* variables", display, secrets)
     raise BadInput(
         "No database to connect to: DATABASE_URL is not set.",
         "Set DATABASE_URL (on Railway: `railway run -- migration-console ...`), "

@@ -55,7 +55,7 @@ async def connect(
         server_settings["default_transaction_read_only"] = "on"
     kwargs: dict[str, Any] = {"timeout": connect_timeout, "server_settings": server_settings}
     try:
-        conn = await asyncpg.connect(settings.dsn, **kwargs)
+        conn = await asyncpg.connect(**settings.connect_kwargs(), **kwargs)
     except BaseException as exc:  # noqa: BLE001 - translated below, re-raised if unknown
         if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
             raise

@@ -322,37 +322,6 @@ def test_unknown_migration(workdir: Path) -> None:
     assert r.code == 2 and "No migration named nope" in r.stderr
 
 
-async def test_password_never_leaves(
-    db_url: str, helper: asyncpg.Connection, workdir: Path
-) -> None:
-    for table in ("conversation_messages", "call_costs", "scheduled_tasks"):
-        await helper.execute(f"ALTER TABLE {table} OWNER TO {SECRET_ROLE}")
-    await helper.execute(f"GRANT CREATE ON SCHEMA public TO {SECRET_ROLE}")
-    url = with_user(db_url, SECRET_ROLE, SECRET_PASSWORD)
-    outputs = []
-    for args in (
-        ("status",),
-        ("status", "--json"),
-        ("plan", NAME),
-        ("run", NAME, "--yes"),
-        ("verify", NAME),
-        ("verify", NAME, "--json"),
-        ("blockers", "--json"),
-        ("rollback", NAME, "--yes"),
-        ("history",),
-        ("history", "--json"),
-    ):
-        r = await asyncio.to_thread(run_cli, *args, url=url, cwd=workdir)
-        assert r.code == 0, (args, r.output)
-        outputs.append(r.output)
-    assert "***" in "".join(outputs)
-    for text in outputs:
-        assert_clean(text)
-    history = (workdir / "history.toml").read_text()
-    assert SECRET_PASSWORD not in history
-    assert f"{SECRET_ROLE}:***@" in history
-
-
 async def test_blockers_show_who_blocks_whom(
     db_url: str, helper: asyncpg.Connection, observer: asyncpg.Connection
 ) -> None:

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+
 import pytest
 
+from console.connection import UNPARSABLE_URL
 from console.core.errors import BadInput
 from console.core.settings import (
+    ConnectionSettings,
     Redactor,
     default_operator,
     mask_url,
@@ -16,9 +21,11 @@ from console.core.settings import (
     ("url", "masked"),
     [
         ("postgresql://u:pw@h:5432/db", "postgresql://u:***@h:5432/db"),
-        ("postgres://u:p%40ss@h/db?sslmode=require", "postgres://u:***@h/db?sslmode=require"),
+        ("postgres://u:p%40ss@h/db?sslmode=require", "postgresql://u:***@h/db?sslmode=require"),
         ("postgresql://u@h/db", "postgresql://u@h/db"),
-        ("postgresql://h/db?user=u&password=zz", "postgresql://h/db?user=u&password=***"),
+        ("postgresql://h/db?user=u&password=zz", "postgresql://u:***@h/db"),
+        ("host=h user=u password='p w'", "host=h user=u password=***"),
+        ("postgresql://u:p#w@h/db", "***"),
     ],
 )
 def test_mask_url(url: str, masked: str) -> None:
@@ -42,11 +49,53 @@ def test_percent_encoded_password_is_redacted_in_both_forms() -> None:
     assert s.redact("p@ss and p%40ss") == "*** and ***"
 
 
-@pytest.mark.parametrize("bad", ["", "mysql://x", "postgresql://u:p@h:notaport/db"])
+@pytest.mark.parametrize(
+    "bad",
+    ["", "mysql://x", "postgresql://u:secret@h:notaport/db", "postgresql://u:sec/ret@h/db"],
+)
 def test_bad_urls_are_bad_input(bad: str) -> None:
     with pytest.raises(BadInput) as info:
         resolve_connection(bad, env={})
-    assert "secret" not in str(info.value)
+    assert "secret" not in str(info.value) and "ret" not in str(info.value)
+    assert info.value.exit_code == 2
+
+
+def test_unparsable_url_names_where_to_fix_it() -> None:
+    with pytest.raises(BadInput) as info:
+        resolve_connection(None, env={"DATABASE_URL": "postgresql://u:p@ss@h/db"})
+    assert info.value.message == UNPARSABLE_URL
+    assert info.value.hint == "Correct DATABASE_URL and run the command again."
+    assert "ss@h" not in str(info.value)
+
+
+def test_key_value_and_pg_variables() -> None:
+    s = resolve_connection("host=h user=u password='p w' dbname=d", env={"PGPASSWORD": "envpw"})
+    assert s.display == "host=h user=u password=*** dbname=d"
+    assert {"p w", "p%20w", "envpw"} <= set(s.secrets)
+    assert s.connect_kwargs() == {"host": "h", "user": "u", "password": "p w", "database": "d"}
+    env = {"PGHOST": "/tmp/pg", "PGPORT": "5433", "PGUSER": "me", "PGPASSWORD": "q/1"}
+    s = resolve_connection(None, env=env)
+    assert s.pg_vars == env and s.host == "/tmp/pg"
+    assert s.connect_kwargs() == {"host": "/tmp/pg", "port": 5433, "user": "me", "password": "q/1"}
+    assert "q/1" not in repr(s) and "q%2F1" in s.secrets
+    with pytest.raises(BadInput, match="PGPORT is not a port number"):
+        resolve_connection(None, env={"PGPORT": "x5432"})
+
+
+def test_settings_round_trip_through_json() -> None:
+    """The runner process gets its settings as JSON (run/process.py: _spec, from_spec)."""
+    for s in (
+        resolve_connection("postgresql://u:p%2Fw@h/db", env={"PGPASSWORD": "x"}),
+        resolve_connection(None, env={"PGHOST": "h", "PGPASSWORD": "y"}),
+    ):
+        data = json.loads(json.dumps(asdict(s)))
+        back = ConnectionSettings(**{**data, "secrets": tuple(data["secrets"])})
+        assert back == s and back.connect_kwargs() == s.connect_kwargs()
+
+
+def test_repr_shows_no_secret() -> None:
+    s = resolve_connection("postgresql://u:hunter2@h/db", env={})
+    assert "hunter2" not in repr(s) and "hunter2" not in repr(s.parsed)
 
 
 def test_no_database_at_all() -> None:

@@ -7,9 +7,9 @@ import asyncio
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlsplit
 
-from console.core.settings import ConnectionSettings, mask_url, url_password
+from console.connection import DsnError, mask, parse_dsn, secrets_of
+from console.core.settings import ConnectionSettings
 
 RESOLVE_TIMEOUT_S = 3.0
 PUBLIC_URL_VAR = "DATABASE_PUBLIC_URL"
@@ -67,12 +67,10 @@ class Target:
 
 
 def target(settings: ConnectionSettings, env: Mapping[str, str]) -> Target:
-    host, port, params = env.get("PGHOST", ""), env.get("PGPORT", ""), {}
-    if settings.dsn is not None:
-        parts = urlsplit(settings.dsn)
-        params = {k.lower(): v for k, v in parse_qsl(parts.query)}
-        host = parts.hostname or params.get("host") or host
-        port = str(parts.port or params.get("port") or port)
+    dsn = settings.parsed
+    params = {k.lower(): v for k, v in dsn.params.items()}
+    host = dsn.host or env.get("PGHOST", "")
+    port = str(dsn.port or env.get("PGPORT", ""))
     mode, source = params.get("sslmode", ""), "the URL"
     if not mode:
         mode, source = env.get("PGSSLMODE", ""), "PGSSLMODE"
@@ -100,7 +98,7 @@ async def resolve(host: str, port: int) -> tuple[str, str]:
 
 def offer(env: Mapping[str, str], var: str) -> str:
     """How to use another URL from the environment, its password masked."""
-    return f'run with --database-url "${var}" ({mask_url(env[var].strip())})'
+    return f'run with --database-url "${var}" ({mask(env[var].strip())})'
 
 
 def public_url_fix(env: Mapping[str, str]) -> str:
@@ -136,10 +134,10 @@ def unpooled_fix(env: Mapping[str, str], current: str | None, avoid_internal: bo
         if not url or url == (current or "").strip():
             continue
         try:
-            parts = urlsplit(url)
-            candidate = Target(parts.hostname or "", parts.port or 5432, "", "")
-        except ValueError:
+            dsn = parse_dsn(url)
+        except DsnError:
             continue
+        candidate = Target(dsn.host or "", dsn.port or 5432, "", "")
         if avoid_internal and candidate.railway_internal:
             continue
         if pooler_signals(candidate)[1]:
@@ -153,5 +151,4 @@ def unpooled_fix(env: Mapping[str, str], current: str | None, avoid_internal: bo
 
 def env_secrets(env: Mapping[str, str]) -> tuple[str, ...]:
     """Passwords of the other URLs the doctor may mention, to redact them everywhere."""
-    found = (url_password(env.get(var, "")) for var in OFFERED_URL_VARS)
-    return tuple(pw for pw in found if pw)
+    return tuple(pw for var in OFFERED_URL_VARS for pw in secrets_of(env.get(var, "").strip()))

@@ -1,0 +1,441 @@
+"""Connection strings, read in one place: what the console connects to and which secrets that
+brings along.
+
+A ``postgres://`` or ``postgresql://`` URL, a libpq ``key=value`` string
+(``host=db port=5432 user=app password='p w' dbname=app sslmode=require``) or libpq's
+``PG*`` variables become one :class:`Dsn`. From it come the text safe to show (the password
+as ``***``), the secrets to redact everywhere else, and the arguments for
+``asyncpg.connect``. Errors never quote the string: a URL that cannot be read says how to
+encode it and nothing more, since what broke it is usually the password.
+
+The ground floor of the package: it imports nothing of the console, of Textual or of rich.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, quote_plus, unquote, unquote_to_bytes
+
+MASK = "***"
+
+URL, CONNINFO, ENVIRONMENT = "URL", "key=value", "PG* variables"
+
+UNPARSABLE_URL = (
+    "cannot parse the database URL: percent-encode special characters in the user name and "
+    "password (`/` is `%2F`, `#` is `%23`, `?` is `%3F`, `@` is `%40`)"
+)
+UNPARSABLE_CONNINFO = (
+    "cannot parse the connection string: write it as key=value pairs separated by spaces, "
+    "a value with spaces or quotes in single quotes with \\' and \\\\ inside "
+    "(password='it\\'s secret')"
+)
+NOT_A_DSN = (
+    "not a PostgreSQL URL (it must start with postgresql:// or postgres://) "
+    "nor libpq key=value pairs"
+)
+BAD_PGPORT = "PGPORT is not a port number (1 to 65535)"
+
+# libpq's PG* variables read here; asyncpg reads the others (PGSSLMODE, PGPASSFILE, ...)
+# itself.
+PG_VARS = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSERVICE")
+# Parameters whose values are secrets: masked on display, redacted everywhere.
+SECRET_PARAMS = ("password", "sslpassword")
+# libpq options asyncpg does not know: it would send them to the server as settings,
+# which refuses the connection. They are shown, not passed on.
+CLIENT_ONLY = frozenset(
+    {
+        "connect_timeout",
+        "hostaddr",
+        "keepalives",
+        "keepalives_idle",
+        "keepalives_interval",
+        "keepalives_count",
+        "tcp_user_timeout",
+        "channel_binding",
+        "gssencmode",
+        "gssdelegation",
+        "requiressl",
+        "sslcompression",
+        "sslcertmode",
+        "sslsni",
+        "require_auth",
+        "load_balance_hosts",
+        "fallback_application_name",
+    }
+)
+
+_URL_PREFIX = re.compile(r"postgres(?:ql)?://")
+_CONNINFO_START = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_]*\s*=")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_REG_NAME = re.compile(r"[A-Za-z0-9._~!$&'()*+;=%-]*")  # RFC 3986 host name, %-escapes
+_IPV6 = re.compile(r"\[([0-9A-Fa-f:.]+(?:%25[A-Za-z0-9._~-]+)?)\](?::(.*))?")
+_PORT = re.compile(r"[0-9]{1,5}")
+
+
+class DsnError(ValueError):
+    """A connection string that cannot be read. The message never quotes the string."""
+
+
+class NotADsn(DsnError):
+    """Neither a PostgreSQL URL nor key=value pairs (``mysql://...``, a bare word)."""
+
+
+@dataclass(frozen=True)
+class Dsn:
+    """Where to connect and as whom. Fields are None when the string leaves them to libpq's
+    defaults (asyncpg applies the same ones: ``PGHOST``, the local socket, ...)."""
+
+    form: str  # URL, CONNINFO or ENVIRONMENT: what it was read from
+    host: str | None = None  # a name, an address, or a socket folder (starts with "/")
+    port: int | None = None
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    database: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)  # the rest: sslmode, options, ...
+    written: tuple[str, ...] = field(default=(), repr=False)  # secrets as written (encoded)
+
+    @property
+    def socket(self) -> bool:
+        return bool(self.host and self.host.startswith("/"))
+
+    @property
+    def display(self) -> str:
+        """Safe to show and store: the same form, every secret as ``***``."""
+        return self.conninfo() if self.form == CONNINFO else self.url()
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every form of every secret it holds, as given, decoded and percent-encoded."""
+        found: list[str] = []
+        for value in (self.password, *(self.params.get(k) for k in SECRET_PARAMS)):
+            found += password_forms(value)
+        return _unique([*found, *self.written])
+
+    def url(self, *, mask: bool = True) -> str:
+        """The canonical URL, every part percent-encoded; ``mask=False`` keeps the password
+        (for handing to another tool, never for people)."""
+        userinfo = ""
+        if self.user or self.password:
+            userinfo = quote(self.user or "", safe="")
+            if self.password:
+                userinfo += ":" + (MASK if mask else quote(self.password, safe=""))
+            userinfo += "@"
+        query: dict[str, str] = {}
+        netloc = ""
+        if self.socket:  # a folder cannot be the URL's host: libpq takes it as ?host=
+            query["host"] = self.host or ""
+            if self.port is not None:
+                query["port"] = str(self.port)
+        else:
+            host = self.host or ""
+            netloc = f"[{host}]" if ":" in host else quote(host, safe="")
+            if self.port is not None:
+                netloc += f":{self.port}"
+        query.update(self._shown_params(mask))
+        text = f"postgresql://{userinfo}{netloc}/{quote(self.database or '', safe='')}"
+        if query:
+            text += "?" + "&".join(
+                f"{quote(k, safe='')}={quote(v, safe='/:,*')}" for k, v in query.items()
+            )
+        return text
+
+    def conninfo(self, *, mask: bool = True) -> str:
+        """libpq key=value pairs; ``mask=False`` keeps the password."""
+        pairs = {
+            "host": self.host,
+            "port": None if self.port is None else str(self.port),
+            "user": self.user,
+            "password": (MASK if mask else self.password) if self.password else None,
+            "dbname": self.database,
+            **self._shown_params(mask),
+        }
+        return " ".join(f"{k}={_conninfo_value(v)}" for k, v in pairs.items() if v is not None)
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """Arguments for ``asyncpg.connect``: the password goes as a keyword, never inside a
+        string; libpq options asyncpg understands (sslmode, sslrootcert, options,
+        target_session_attrs, ...) go in a URL that holds nothing else."""
+        kwargs: dict[str, Any] = {
+            name: value
+            for name in ("host", "port", "user", "password", "database")
+            if (value := getattr(self, name)) not in (None, "")
+        }
+        passed = {k: v for k, v in self.params.items() if v and k not in CLIENT_ONLY}
+        if passed:
+            kwargs["dsn"] = "postgresql://?" + "&".join(
+                f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in passed.items()
+            )
+        return kwargs
+
+    def _shown_params(self, mask: bool) -> dict[str, str]:
+        return {k: MASK if mask and k in SECRET_PARAMS else v for k, v in self.params.items()}
+
+
+def parse_dsn(text: str) -> Dsn:
+    """A URL or key=value pairs; DsnError (which never quotes ``text``) when unreadable."""
+    if _URL_PREFIX.match(text):
+        return _parse_url(text)
+    if _CONNINFO_START.match(text):
+        return _parse_conninfo(text)
+    raise NotADsn(NOT_A_DSN)
+
+
+def from_environment(env: Mapping[str, str]) -> Dsn | None:
+    """libpq's PG* variables, or None when none is set."""
+    if not any(env.get(name) for name in PG_VARS):
+        return None
+    port = _port(env["PGPORT"]) if env.get("PGPORT") else None
+    if env.get("PGPORT") and port is None:
+        raise DsnError(BAD_PGPORT)
+    return Dsn(
+        ENVIRONMENT,
+        host=env.get("PGHOST") or None,
+        port=port,
+        user=env.get("PGUSER") or None,
+        password=env.get("PGPASSWORD") or None,
+        database=env.get("PGDATABASE") or None,
+    )
+
+
+def mask(text: str) -> str:
+    """``text`` safe to show: its display form, or just ``***`` when it cannot be read."""
+    try:
+        return parse_dsn(text).display
+    except DsnError:
+        return MASK
+
+
+def password_of(text: str) -> str | None:
+    try:
+        return parse_dsn(text).password
+    except DsnError:
+        return None
+
+
+def secrets_of(text: str | None) -> tuple[str, ...]:
+    """The secrets in a connection string; for one that cannot be read, every stretch that
+    may be its password (redacting too much is harmless, too little is not)."""
+    if not text:
+        return ()
+    try:
+        return parse_dsn(text).secrets
+    except DsnError:
+        pass
+    guesses: list[str] = []
+    if "://" in text:
+        userinfo = text.split("://", 1)[1].rpartition("@")[0]
+        if ":" in userinfo:
+            guesses.append(userinfo.split(":", 1)[1])
+    for match in re.finditer(r"(?i)password\s*=\s*'?", text):
+        rest = text[match.end() :]
+        guesses += [rest, rest.split()[0] if rest.split() else rest, rest.split("&")[0]]
+    forms: list[str] = []
+    for guess in guesses:
+        forms += password_forms(unquote(guess), guess.strip("'"))
+    return _unique(forms)
+
+
+def password_forms(password: str | None, *written: str) -> tuple[str, ...]:
+    """A secret as it may appear: itself, percent-encoded both ways, and as written."""
+    if not password:
+        return ()
+    return _unique([password, quote(password, safe=""), quote_plus(password, safe=""), *written])
+
+
+@dataclass(frozen=True)
+class Redactor:
+    """Removes every known secret from text before it is shown or stored."""
+
+    secrets: tuple[str, ...] = ()
+
+    def __call__(self, text: str) -> str:
+        # longest first: a secret inside a longer one must not leave the rest of it behind
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if secret:
+                text = text.replace(secret, MASK)
+        return text
+
+
+# -- URLs ------------------------------------------------------------------------------------
+
+
+def _parse_url(text: str) -> Dsn:
+    """libpq's URI syntax, strictly: anything that would put part of the user name or the
+    password somewhere else (an unencoded ``/ # ? @``, a bad %-escape or port) is refused."""
+    rest = text.split("://", 1)[1]
+    authority = re.match(r"[^/?]*", rest)
+    assert authority is not None
+    path, _, query = rest[authority.end() :].partition("?")
+    database_raw = path[1:]
+    if "#" in rest or "@" in path or "@" in query or "/" in database_raw:
+        raise DsnError(UNPARSABLE_URL)
+    if authority.group().count("@") > 1:
+        raise DsnError(UNPARSABLE_URL)
+    userinfo, _, hostport = authority.group().rpartition("@")
+    user_raw, _, password_raw = userinfo.partition(":")
+    where, user, password = _host_port(hostport), _decode(user_raw), _decode(password_raw)
+    database, pairs = _decode(database_raw), _query(query)
+    if where is None or user is None or password is None or database is None or pairs is None:
+        raise DsnError(UNPARSABLE_URL)
+    params, written = pairs
+    if password_raw != password:
+        written.append(password_raw)
+    given = {"host": where[0], "port": where[1], "user": user, "password": password}
+    dsn = _lift(URL, {**given, "database": database}, params, written)
+    if dsn is None:
+        raise DsnError(UNPARSABLE_URL)
+    return dsn
+
+
+def _host_port(hostport: str) -> tuple[str, int | None] | None:
+    ipv6 = _IPV6.fullmatch(hostport)
+    if ipv6:
+        host, port_raw = unquote(ipv6.group(1)), ipv6.group(2) or ""
+    else:
+        host_raw, _, port_raw = hostport.partition(":")
+        decoded = _decode(host_raw) if _REG_NAME.fullmatch(host_raw) else None
+        if decoded is None:
+            return None
+        host = decoded
+    if not port_raw:
+        return host, None
+    port = _port(port_raw)
+    return None if port is None else (host, port)
+
+
+def _query(query: str) -> tuple[dict[str, str], list[str]] | None:
+    """The decoded parameters and the secrets among them as written; None when malformed."""
+    params: dict[str, str] = {}
+    written: list[str] = []
+    for pair in query.split("&") if query else ():
+        if not pair:
+            continue
+        key_raw, eq, value_raw = pair.partition("=")
+        key, value = _decode(key_raw), _decode(value_raw)
+        if not eq or not key or value is None:
+            return None
+        params[key] = value
+        if key in SECRET_PARAMS:
+            written.append(value_raw)
+    return params, written
+
+
+def _decode(raw: str) -> str | None:
+    """Percent-decoding that refuses a ``%`` not followed by two hex digits (libpq does)."""
+    if _BAD_ESCAPE.search(raw):
+        return None
+    try:
+        return unquote_to_bytes(raw).decode()
+    except UnicodeDecodeError:
+        return None  # not raised from here: the exception would quote the bytes
+
+
+def _port(raw: str) -> int | None:
+    if not _PORT.fullmatch(raw):
+        return None
+    port = int(raw)
+    return port if 0 < port < 65536 else None
+
+
+# -- key=value --------------------------------------------------------------------------------
+
+
+def _parse_conninfo(text: str) -> Dsn:
+    """libpq's rules: ``key = value`` pairs separated by whitespace; a value in single quotes
+    may hold spaces; a backslash takes the next character literally."""
+    params: dict[str, str] = {}
+    written: list[str] = []
+    i, n = 0, len(text)
+    while True:
+        while i < n and text[i].isspace():
+            i += 1
+        if i >= n:
+            break
+        start = i
+        while i < n and text[i] != "=" and not text[i].isspace():
+            i += 1
+        key = text[start:i]
+        while i < n and text[i].isspace():
+            i += 1
+        if not key or i >= n or text[i] != "=":
+            raise DsnError(UNPARSABLE_CONNINFO)
+        i += 1
+        while i < n and text[i].isspace():
+            i += 1
+        quoted = i < n and text[i] == "'"
+        i += quoted
+        start, chars, closed = i, [], False
+        while i < n:
+            c = text[i]
+            if c == "\\":
+                chars.append(text[i + 1 : i + 2])
+                i += 2
+                continue
+            if (quoted and c == "'") or (not quoted and c.isspace()):
+                closed = True
+                break
+            chars.append(c)
+            i += 1
+        if quoted and not closed:
+            raise DsnError(UNPARSABLE_CONNINFO)
+        params[key] = "".join(chars)
+        if key in SECRET_PARAMS:
+            written.append(text[start:i])
+        i += quoted
+    dsn = _lift(CONNINFO, {}, params, written)
+    if dsn is None:
+        raise DsnError(UNPARSABLE_CONNINFO)
+    return dsn
+
+
+def _conninfo_value(value: str) -> str:
+    if value and not re.search(r"[\s'\\]", value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# -- both -------------------------------------------------------------------------------------
+
+
+# Parameters that name a field of their own (libpq says dbname; asyncpg also takes database).
+_LIFTED = {
+    "host": "host",
+    "port": "port",
+    "user": "user",
+    "password": "password",
+    "dbname": "database",
+    "database": "database",
+}
+
+
+def _lift(
+    form: str, given: dict[str, Any], params: dict[str, str], written: list[str]
+) -> Dsn | None:
+    """Host, port, user, password and database: the URL's own parts first, else the
+    parameter of that name. None for a port that is not one."""
+    fields: dict[str, Any] = {k: v for k, v in given.items() if v not in (None, "")}
+    rest: dict[str, str] = {}
+    for key, value in params.items():
+        name = _LIFTED.get(key)
+        if name is None:
+            rest[key] = value
+            continue
+        if name == "password":
+            written.append(value)  # a secret even when the URL's own password wins
+        if not value or name in fields:
+            continue
+        if name == "port":
+            port = _port(value)
+            if port is None:
+                return None
+            fields[name] = port
+        else:
+            fields[name] = value
+    return Dsn(form, **fields, params=rest, written=_unique(written))
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(item for item in items if item))
