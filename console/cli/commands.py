@@ -1,4 +1,7 @@
-"""The CLI's commands: each gathers its inputs, calls the core, prints the result."""
+"""The CLI's commands: each gathers its inputs, calls the core, prints the result.
+
+Each command imports what it needs when it runs: `blockers --json` must not pay for
+the SQL parser, the history writer or the terminal renderer it never uses."""
 
 from __future__ import annotations
 
@@ -6,29 +9,22 @@ import argparse
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
-
-from console.cli.render import out, print_json, table
+from console.cli.jsonout import print_json
 from console.connection import password_forms, secrets_of
-from console.core import waits
-from console.core.durations import parse_duration
+from console.core.durations import duration, parse_duration
 from console.core.errors import BadInput, ExitCode
-from console.core.history import HistoryStore
-from console.core.migration_file import parse_migration, resolve_migration
-from console.core.model import DOWN, UP, Migration
-from console.core.narrate import duration
-from console.core.plan import plan_migration
-from console.core.run import RunOptions
 from console.core.settings import (
     ConnectionSettings,
     Redactor,
     default_operator,
     resolve_connection,
 )
-from console.db import activity
-from console.db.connect import MONITOR, close_quietly, connect
+
+if TYPE_CHECKING:
+    from console.core.model import Migration
+    from console.core.run import RunOptions
 
 
 def _get(ns: argparse.Namespace, name: str, default: Any = None) -> Any:
@@ -68,6 +64,8 @@ MAX_RETRIES = 100
 
 def run_options(ns: argparse.Namespace) -> RunOptions:
     """The time options in PostgreSQL's duration syntax; anything odd is exit 2."""
+    from console.core.run import RunOptions
+
     retries = int(ns.lock_retries)
     if not 0 <= retries <= MAX_RETRIES:
         raise BadInput(
@@ -85,6 +83,8 @@ def run_options(ns: argparse.Namespace) -> RunOptions:
 
 
 def load_migration(ns: argparse.Namespace) -> Migration:
+    from console.core.migration_file import parse_migration, resolve_migration
+
     return parse_migration(resolve_migration(ns.migration, migrations_dir(ns)))
 
 
@@ -92,6 +92,8 @@ def load_migration(ns: argparse.Namespace) -> Migration:
 
 
 async def cmd_status(ns: argparse.Namespace) -> int:
+    from console.cli.render import escape, out, table
+
     service = build_service(ns)
     try:
         rows = await service.statuses()
@@ -113,6 +115,10 @@ async def cmd_status(ns: argparse.Namespace) -> int:
 
 
 async def cmd_plan(ns: argparse.Namespace) -> int:
+    from console.cli.render import escape, out, table
+    from console.core.model import DOWN, UP
+    from console.core.plan import plan_migration
+
     migration = load_migration(ns)
     plan = plan_migration(migration, DOWN if _get(ns, "rollback") else UP)
     sp = plan.section
@@ -170,6 +176,7 @@ async def cmd_plan(ns: argparse.Namespace) -> int:
 
 
 async def cmd_verify(ns: argparse.Namespace) -> int:
+    from console.cli.render import escape, out
     from console.core.verify import verify
 
     migration = load_migration(ns)
@@ -231,13 +238,16 @@ async def cmd_verify(ns: argparse.Namespace) -> int:
 
 
 async def cmd_blockers(ns: argparse.Namespace) -> int:
+    from console.core import waits
+    from console.db import activity
+    from console.db.connect import MONITOR, close_quietly, connect
+
     s = settings(ns)
     conn = await connect(s, MONITOR)
     try:
-        root = _get(ns, "pid") or waits.run_session_pid(
-            await activity.sessions(conn), _get(ns, "migration")
-        )
-        report = await waits.analyse(conn, root)
+        sessions = await activity.sessions(conn)
+        root = _get(ns, "pid") or waits.run_session_pid(sessions, _get(ns, "migration"))
+        report = await waits.analyse(conn, root, sessions=sessions)
     finally:
         await close_quietly(conn)
     rows = report.sessions
@@ -253,6 +263,8 @@ async def cmd_blockers(ns: argparse.Namespace) -> int:
             }
         )
         return ExitCode.OK
+    from console.cli.render import escape, out, table
+
     if _get(ns, "migration") and root is None:
         out.print(f"No running session of {escape(ns.migration)} (it is not running now).")
     if not rows:
@@ -296,6 +308,9 @@ async def cmd_blockers(ns: argparse.Namespace) -> int:
 
 
 async def cmd_history(ns: argparse.Namespace) -> int:
+    from console.cli.render import escape, out, table
+    from console.core.history import HistoryStore
+
     store = HistoryStore(history_path(ns))
     data = store.load()
     if _get(ns, "json"):
@@ -366,10 +381,16 @@ def build_service(ns: argparse.Namespace, s: ConnectionSettings | None = None) -
 
 
 async def cmd_console(ns: argparse.Namespace, s: ConnectionSettings | None = None) -> int:
+    from console.cli.render import escape, out
     from console.tui.app import MigrationConsoleApp
 
     service = build_service(ns, s)
-    app = MigrationConsoleApp(service, options=run_options(ns), notes=_get(ns, "notes") or "")
+    app = MigrationConsoleApp(
+        service,
+        options=run_options(ns),
+        notes=_get(ns, "notes") or "",
+        debug=bool(_get(ns, "debug")),
+    )
     try:
         code = await app.run_async()
     finally:
@@ -381,6 +402,8 @@ async def cmd_console(ns: argparse.Namespace, s: ConnectionSettings | None = Non
             f"`migration-console attach {escape(left.migration)}` follows it, "
             f"`migration-console cancel {escape(left.migration)}` stops it."
         )
+    if app.return_code:  # the console stopped on an error: it has said which
+        return ExitCode.FAILED
     return int(code or 0)
 
 

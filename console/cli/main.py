@@ -303,12 +303,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.FAILED
 
 
+RUN_COMMANDS = ("run", "rollback", "attach", "cancel", "recover")
+
+
 def handler(command: str) -> Callable[[argparse.Namespace], Any]:
     """The command's function: run commands launch a runner (no event loop may be
     running when they fork), the others are coroutines."""
-    from console.cli import commands, runs
+    if command in RUN_COMMANDS:
+        from console.cli import runs
 
-    return {**commands.COMMANDS, **runs.COMMANDS}[command]
+        return runs.COMMANDS[command]
+    from console.cli import commands
+
+    return commands.COMMANDS[command]
 
 
 def entry() -> None:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import sys
 import time
-from dataclasses import asdict, is_dataclass
-from datetime import date, datetime
-from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from console.cli.jsonout import print_json
 from console.core import events as ev
 from console.core import narrate
+
+__all__ = ["err", "error", "escape", "out", "print_json", "table", "EventPrinter"]
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -25,23 +22,6 @@ def error(message: str, hint: str = "") -> None:
     err.print(f"[bold red]error:[/] {escape(message)}")
     if hint:
         err.print(f"  {escape(hint)}")
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    if isinstance(value, set | tuple):
-        return list(value)
-    return str(value)
-
-
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, default=_default, indent=2) + "\n")
-    sys.stdout.flush()
 
 
 def table(*columns: str, title: str | None = None) -> Table:

@@ -6,6 +6,7 @@ import gc
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -59,8 +60,10 @@ class MigrationConsoleApp(App[int]):
         start_refresh: bool = True,
         doctor: bool = True,
         notes: str = "",
+        debug: bool = False,
     ) -> None:
         super().__init__()
+        self.show_tracebacks = debug  # --debug: a crash shows Textual's traceback (with its locals)
         self.service = service
         self.options = options or RunOptions()
         self.notes = notes  # stored with every run started here
@@ -141,6 +144,25 @@ class MigrationConsoleApp(App[int]):
         )
 
     # -- banner and errors ------------------------------------------------------------------
+
+    def _fatal_error(self) -> None:
+        """An unhandled exception: one sentence on the way out, not Textual's traceback,
+        which prints the local variables of every frame (a connection's password among
+        them). Overrides Textual's hook for this (App._fatal_error); --debug keeps it."""
+        if self.show_tracebacks:
+            super()._fatal_error()
+            return
+        exc = self._exception
+        what = self.service.settings.redact(f"{type(exc).__name__}: {exc}") if exc else "?"
+        self.bell()
+        self._exit_renderables.append(
+            Text.assemble(
+                ("error: ", "bold red"),
+                f"the console stopped on an unexpected error ({what}).\n"
+                "  Run it again with --debug to see the traceback, and report it.",
+            )
+        )
+        self._close_messages_no_wait()
 
     def show_banner(self, text: str, kind: str = "connection") -> None:
         """kind "connection" clears itself once the monitor reconnects; "doctor" stays."""
