@@ -37,11 +37,11 @@ from console.core.history import (
     RunRecord,
     first_sentence,
 )
+from console.core.history.tables import SIGNOFF_STATES, SignOff, save_signoff, signoffs
 from console.core.measure import AFTER, BASELINE, Measurement, latest_measurement
 
 PENDING, RUNNING, DONE, SKIPPED = "pending", "running", "done", "skipped"
 STATES = (PENDING, RUNNING, DONE, FAILED, SKIPPED)
-SIGNOFF_STATES = (DONE, SKIPPED, FAILED, PENDING)  # pending resets a manual item
 AUTO, MANUAL = "auto", "manual"
 ACTIONS = ("baseline", "execute", "verify", "monitor", "index_usage", "history")
 INDEX_USAGE_DELAY = timedelta(hours=24)
@@ -154,16 +154,6 @@ def parse_checklist(raw: dict[str, Any], path: Path) -> list[ItemDef]:
 # -- sign-offs -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SignOff:
-    migration: str
-    item: str
-    state: str
-    by: str
-    at: datetime
-    note: str = ""
-
-
 def sign_off(
     store: HistoryStore,
     migration: str,
@@ -190,30 +180,8 @@ def sign_off(
     when = (at or datetime.now(UTC)).astimezone(UTC)
     when = when.replace(microsecond=when.microsecond // 1000 * 1000)
     record = SignOff(migration, item, state, by, when, note)
-    row = {"migration": migration, "item": item, "state": state, "by": by, "at": when, "note": note}
-    store.append("signoffs", row)
+    save_signoff(store, record)
     return record
-
-
-def signoffs(data: HistoryData, migration: str) -> dict[str, SignOff]:
-    """The latest sign-off per item of one migration (malformed entries skipped)."""
-    rows = data.raw.get("signoffs", [])
-    found: list[SignOff] = []
-    for row in rows if isinstance(rows, list) else ():
-        if not isinstance(row, dict) or row.get("migration") != migration:
-            continue
-        at, item, state = row.get("at"), row.get("item"), row.get("state")
-        if not isinstance(at, datetime) or at.tzinfo is None or not isinstance(item, str):
-            continue
-        if state not in SIGNOFF_STATES:
-            continue
-        found.append(
-            SignOff(migration, item, state, str(row.get("by", "")), at, str(row.get("note", "")))
-        )
-    latest: dict[str, SignOff] = {}
-    for s in sorted(found, key=lambda s: s.at):  # stable: file order breaks ties
-        latest[s.item] = s
-    return latest
 
 
 # -- derived states --------------------------------------------------------------------

@@ -5,6 +5,7 @@ sign-offs, measurements and the operators' actions.
     schema   the shape the file must have, checked before reading and writing
     store    reading, and round-trip atomic writes under a lock (comments kept)
     queries  questions asked of the content (open runs, the run to follow)
+    tables   the other tables: sign-offs and measurements, written and read back
 
 The file holds ``[[migrations]]`` (the "Migration History" table of the team's
 status report: date, migration, status, executed_by, a person's ``notes``, and the
