@@ -85,6 +85,13 @@ async def said(proc: subprocess.Popen[str], text: str) -> None:
             return
 
 
+async def kill_everything(face: subprocess.Popen[str], record: dict) -> None:
+    """SIGKILL the command and its runner: every console process of the run is gone."""
+    face.kill()
+    os.kill(record["runner_pid"], signal.SIGKILL)
+    await asyncio.to_thread(face.wait, timeout=30)
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -149,9 +156,7 @@ async def test_sigkill_everything_status_interrupted_then_orphan_adopted(
     await hold_write(helper)
     face = spawn_cli("run", NAME, "--yes", url=db_url, cwd=workdir)
     record = await started_waiting(workdir)
-    face.kill()
-    os.kill(record["runner_pid"], signal.SIGKILL)
-    await asyncio.to_thread(face.wait, timeout=30)
+    await kill_everything(face, record)
     # The record exists, and status tells what the database holds now.
     assert runs(workdir)[-1]["status"] == "running"
     r = await asyncio.to_thread(run_cli, "status", "--json", url=db_url, cwd=workdir)
@@ -192,9 +197,7 @@ async def test_resume_after_the_orphan_ended_skips_done_work(
     log = await run_log(workdir / "history.toml")
     await logged(log, "Waiting", number=3)
     record = runs(workdir)[-1]
-    face.kill()
-    os.kill(record["runner_pid"], signal.SIGKILL)
-    await asyncio.to_thread(face.wait, timeout=30)
+    await kill_everything(face, record)
     await helper.execute("ROLLBACK")  # the orphan finishes its build and goes away
     await poll_until(
         observer,
@@ -220,9 +223,7 @@ async def test_mark_interrupted_with_a_note(
     await hold_write(helper)
     face = spawn_cli("run", NAME, "--yes", url=db_url, cwd=workdir)
     record = await started_waiting(workdir)
-    face.kill()
-    os.kill(record["runner_pid"], signal.SIGKILL)
-    await asyncio.to_thread(face.wait, timeout=30)
+    await kill_everything(face, record)
     r = await asyncio.to_thread(
         run_cli, "recover", NAME, "--mark", "box rebooted; will rerun tonight",
         url=db_url, cwd=workdir,
