@@ -309,7 +309,7 @@ async def cmd_blockers(ns: argparse.Namespace) -> int:
 
 async def cmd_history(ns: argparse.Namespace) -> int:
     from console.cli.render import escape, out, table
-    from console.core.history import HistoryStore
+    from console.core.history import HistoryStore, actions
 
     store = HistoryStore(history_path(ns))
     data = store.load()
@@ -339,6 +339,19 @@ async def cmd_history(ns: argparse.Namespace) -> int:
                 r.status,
                 duration(r.duration_s or 0.0),
                 escape(r.executed_by),
+            )
+        out.print(t)
+    done = actions(data)
+    if done:
+        t = table("when (UTC)", "what", "pid", "by", "migration", "session", title="Actions")
+        for a in done:
+            t.add_row(
+                f"{a.at:%Y-%m-%d %H:%M:%S}" if a.at else "-",
+                escape(a.what),
+                "-" if a.pid is None else str(a.pid),
+                escape(a.by or "-"),
+                escape(a.migration or "-"),
+                escape(a.detail or "-"),
             )
         out.print(t)
     return ExitCode.OK

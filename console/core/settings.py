@@ -77,6 +77,17 @@ class ConnectionSettings:
         """What asyncpg.connect needs (the password as a keyword, never in a string)."""
         return self.parsed.connect_kwargs()
 
+    @property
+    def place(self) -> str:
+        """Where, in a few words, for a top bar: "app on db.example.com:5432", "demo on the
+        local socket" (from the masked display: never a secret, never a socket path)."""
+        try:
+            d = connection.parse_dsn(self.display)
+        except DsnError:
+            return self.display
+        where = "the local socket" if d.socket or not d.host else f"{d.host}:{d.port or 5432}"
+        return f"{d.database or d.user or 'the default database'} on {where}"
+
 
 def _parse(text: str, source: str) -> Dsn:
     """The connection string, or BadInput that says how to fix it and quotes none of it."""

@@ -1,4 +1,10 @@
-"""The operator console: wires the panels to ConsoleService; every database call is a worker."""
+"""The operator console: the App wires the panels; each panel owns its behaviour.
+
+The panels live in ``widgets/`` (one per module) and do their own database work
+in workers through ``ConsoleService``; runs go through ``RunController``. The App
+holds the selected migration, the layout (tabs, or a dashboard on a large
+terminal), the keys, the banner and the top bar.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +13,30 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.widget import Widget
+from textual.widgets import Input, Static, Tab, Tabs
 
 from console.core import events as ev
 from console.core.errors import ConsoleError
 from console.core.run import RunOptions
 from console.core.service import ConsoleService, Session
-from console.tui.dialogs.confirm import ConfirmModal
-from console.tui.dialogs.signoff import SignOffModal
 from console.tui.run_controller import ActiveRun, RunController
+from console.tui.widgets.banner import Banner, Finding
 from console.tui.widgets.blockers import BlockersPanel
-from console.tui.widgets.checklist import ChecklistItem, ChecklistPanel
+from console.tui.widgets.body import LIVE, PANELS, SIDE, TITLES, Body, is_dashboard
+from console.tui.widgets.checklist import ChecklistPanel
 from console.tui.widgets.history import HistoryPanel
+from console.tui.widgets.keybar import KeyBar
 from console.tui.widgets.migrations import MigrationsPanel
 from console.tui.widgets.plan import PlanPanel
 from console.tui.widgets.run_log import RunPanel
 from console.tui.widgets.verify import VerifyPanel
 
-TABS = ("migrations", "checklist", "run", "blockers", "verify", "plan", "history")
+TABS = PANELS  # the panels, in the order of their keys 1 … 7
 
 
 class MigrationConsoleApp(App[int]):
@@ -38,16 +46,17 @@ class MigrationConsoleApp(App[int]):
         # priority: under a burst of log lines a panel switch must not queue behind every
         # widget on the way to the app (check_action gives digits back to dialogs)
         *(
-            Binding(str(i), f"show_tab('{t}')", t.title(), show=False, priority=True)
+            Binding(str(i), f"show_tab('{t}')", TITLES[t], show=False, priority=True)
             for i, t in enumerate(TABS, 1)
         ),
         Binding("r", "run", "Run"),
         Binding("b", "rollback", "Rollback"),
         Binding("v", "verify", "Verify"),
         Binding("x", "cancel_run", "Stop run"),
-        Binding("p", "pause", "Pause", show=False),
-        Binding("plus,equals_sign", "refresh_rate(-0.5)", "Faster", show=False),
-        Binding("minus", "refresh_rate(0.5)", "Slower", show=False),
+        Binding("e", "banner", "Details", show=False),
+        Binding("p", "blockers('pause')", "Pause", show=False),
+        Binding("plus,equals_sign", "blockers('faster')", "Faster", show=False),
+        Binding("minus", "blockers('slower')", "Slower", show=False),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -70,50 +79,46 @@ class MigrationConsoleApp(App[int]):
         self.refresh_s = refresh_s
         self.start_refresh = start_refresh
         self.doctor_at_start = doctor
-        self._banner_kind = ""
         self.selected: str | None = None
         self.runs = RunController(self)
         self.last_result: ev.RunResult | None = None
         self.doctor_report: Any = None
+        self.active = "migrations"  # the panel shown (tabs) or focused (dashboard)
+        self.side = "checklist"  # the dashboard's left panel under the migrations
+        self.dashboard = False
 
     # -- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(self.service.settings.display, id="topbar", markup=False)
-        yield Static("", id="banner", markup=False)
-        with TabbedContent(id="tabs", initial="migrations"):
-            with TabPane("Migrations", id="migrations"):
-                yield MigrationsPanel()
-            with TabPane("Checklist", id="checklist"):
-                yield ChecklistPanel()
-            with TabPane("Run", id="run"):
-                yield RunPanel()
-            with TabPane("Blockers", id="blockers"):
-                yield BlockersPanel()
-            with TabPane("Verify", id="verify"):
-                yield VerifyPanel()
-            with TabPane("Plan", id="plan"):
-                yield PlanPanel()
-            with TabPane("History", id="history"):
-                yield HistoryPanel()
-        yield Footer(compact=True)
+        yield Static(self.service.settings.place, id="topbar", markup=False)
+        yield Banner()
+        yield Tabs(*(Tab(TITLES[t], id=t) for t in TABS), id="tabs")
+        yield Body(id="body")
+        yield KeyBar()
 
     def on_mount(self) -> None:
         # Objects alive after start-up never need collecting: keep full GC passes short.
         self.call_after_refresh(gc.freeze)
+        self.fit(self.size.width, self.size.height)
         self.query_one("#migrations-table").focus()
-        blockers = self.query_one(BlockersPanel)
-        blockers.may_signal = self.service.may_signal
-        blockers.read_only = self.service.read_only
-        self.sub_title = self.service.settings.display
+        # The first frame first; then the database: overview, doctor, history, runs.
+        self.call_after_refresh(self._start)
+
+    def _start(self) -> None:
         self.load_overview()
         if self.doctor_at_start:
             self.run_doctor()
-        self.show_history()
+        self.query_one(HistoryPanel).load()
         if not self.service.read_only:
             self.check_runs()
-        if self.start_refresh:
-            self._blockers_timer = self.set_interval(self.refresh_s, self.refresh_blockers)
+        self.query_one(BlockersPanel).start(self.refresh_s, self.start_refresh)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit(event.size.width, event.size.height)
+
+    def fit(self, width: int, height: int) -> None:
+        self.dashboard = is_dashboard(width, height)
+        self.query_one(Body).show_panels(self.active, self.side, self.dashboard)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """--read-only: monitoring only, every action that changes the database hidden."""
@@ -121,6 +126,8 @@ class MigrationConsoleApp(App[int]):
             return False
         if action == "show_tab" and (isinstance(self.focused, Input) or self.screen.is_modal):
             return False  # a digit typed into a dialog stays in the dialog
+        if action == "banner":
+            return self.query_one(Banner).has_more
         return True
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -131,6 +138,9 @@ class MigrationConsoleApp(App[int]):
                 f"Switch to the {tab} panel (key {i})",
                 lambda t=tab: self.action_show_tab(t),
             )
+        yield SystemCommand(
+            "Pause blockers", "Pause or resume the live refresh (p)", self.action_blockers
+        )
         if self.service.read_only:
             return
         yield SystemCommand("Run migration", "Run the selected migration (r)", self.action_run)
@@ -139,11 +149,27 @@ class MigrationConsoleApp(App[int]):
         yield SystemCommand(
             "Cancel run", "Cancel the running statement on the server (x)", self.action_cancel_run
         )
-        yield SystemCommand(
-            "Pause blockers", "Pause or resume the live refresh (p)", self.action_pause
-        )
 
-    # -- banner and errors ------------------------------------------------------------------
+    # -- banner, errors, a crash --------------------------------------------------------------
+
+    def show_banner(self, text: str) -> None:
+        """A lost connection (cleared once the monitor is back)."""
+        self.query_one(Banner).connection(text)
+
+    def connected(self) -> None:
+        banner = self.query_one(Banner)
+        if banner.kind == "connection":
+            banner.clear_connection()
+            self.load_overview()
+
+    def report(self, exc: ConsoleError, *, banner: bool = False) -> None:
+        text = f"{exc.message} {exc.hint}".strip()
+        if banner:
+            self.show_banner(text)
+        self.notify(text, severity="error", timeout=8)
+
+    def action_banner(self) -> None:
+        self.query_one(Banner).toggle()
 
     def _fatal_error(self) -> None:
         """An unhandled exception: one sentence on the way out, not Textual's traceback,
@@ -164,34 +190,61 @@ class MigrationConsoleApp(App[int]):
         )
         self._close_messages_no_wait()
 
-    def show_banner(self, text: str, kind: str = "connection") -> None:
-        """kind "connection" clears itself once the monitor reconnects; "doctor" stays."""
-        self._banner_kind = kind if text else ""
-        banner = self.query_one("#banner", Static)
-        banner.update(text)
-        banner.set_class(bool(text), "-visible")
-
-    def report(self, exc: ConsoleError, *, banner: bool = False) -> None:
-        text = f"{exc.message} {exc.hint}".strip()
-        if banner:
-            self.show_banner(text)
-        self.notify(text, severity="error", timeout=8)
-
     # -- navigation ------------------------------------------------------------------------
 
     def action_show_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        self._remember_focus()  # before hiding a panel moves the focus around in it
+        self.active = tab
+        if tab in SIDE:
+            self.side = tab
+        self.query_one(Body).show_panels(self.active, self.side, self.dashboard)
+        tabs = self.query_one(Tabs)
+        if tabs.active != tab:
+            tabs.active = tab
+        self.call_after_refresh(self._focus_panel, tab)
 
-    @on(TabbedContent.TabActivated)
-    def focus_pane(self, event: TabbedContent.TabActivated) -> None:
-        """Keyboard first: the active panel's main widget takes the focus."""
-        pane = event.pane
-        if event.tabbed_content.active != pane.id:
+    def _focus_panel(self, tab: str) -> None:
+        """Keyboard first: the panel's widget the operator used last, else its first."""
+        if self.active != tab:
             return  # a later switch already happened: do not pull the focus back
-        for widget in pane.query("*"):
+        panel = self.query_one(f"#{tab}")
+        last = getattr(panel, "last_focus", None)
+        if last is not None and last.is_attached and last.focusable:
+            last.focus(scroll_visible=False)
+            return
+        for widget in panel.query("*"):
             if widget.focusable:
                 widget.focus(scroll_visible=False)
                 return
+
+    @on(Tabs.TabActivated)
+    def tab_chosen(self, event: Tabs.TabActivated) -> None:
+        key = str(event.tab.id)
+        if key != self.active:
+            self.action_show_tab(key)
+
+    def _panel_of(self, widget: Widget | None) -> Widget | None:
+        for node in widget.ancestors_with_self if widget is not None else ():
+            if isinstance(node, Widget) and node.id in TITLES and node.has_class("panel"):
+                return node
+        return None
+
+    def _remember_focus(self) -> None:
+        panel = self._panel_of(self.focused)
+        if panel is not None:
+            panel.last_focus = self.focused  # type: ignore[attr-defined]
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Remember, per panel, where the focus was; on a dashboard, the focused panel is
+        the active one (its tab lights up)."""
+        node = self._panel_of(event.widget)
+        if node is not None and (self.dashboard or node.id == self.active):
+            node.last_focus = event.widget  # type: ignore[attr-defined]
+            if self.dashboard and self.active != node.id:
+                self.active = str(node.id)
+                if node.id in SIDE:
+                    self.side = str(node.id)
+                self.query_one(Tabs).active = str(node.id)
 
     @on(MigrationsPanel.Chosen)
     def choose(self, event: MigrationsPanel.Chosen) -> None:
@@ -201,8 +254,8 @@ class MigrationConsoleApp(App[int]):
 
     def select(self, name: str) -> None:
         self.selected = name
-        self.show_plan(name)
-        self.show_checklist(name)
+        self.query_one(PlanPanel).load(name)
+        self.query_one(ChecklistPanel).load(name)
 
     def _selected(self) -> str | None:
         name = self.selected or self.query_one(MigrationsPanel).selected
@@ -212,7 +265,7 @@ class MigrationConsoleApp(App[int]):
             self.select(name)
         return name
 
-    # -- loading ----------------------------------------------------------------------------
+    # -- what the database says ----------------------------------------------------------------
 
     @work(group="overview", exclusive=True, exit_on_error=False)
     async def load_overview(self) -> None:
@@ -223,11 +276,9 @@ class MigrationConsoleApp(App[int]):
         except ConsoleError as exc:
             self.report(exc, banner=True)
             return
-        if self._banner_kind == "connection":
-            self.show_banner("")
         railway = f" · railway {overview.railway_text}" if overview.railway_text else ""
         self.query_one("#topbar", Static).update(
-            f"{overview.database} · PostgreSQL {overview.version}{railway}"
+            f"{self.service.settings.place} · PostgreSQL {overview.version}{railway}"
         )
         panel.show_overview(overview)
         panel.show(rows)
@@ -236,150 +287,46 @@ class MigrationConsoleApp(App[int]):
 
     @work(group="doctor", exclusive=True, exit_on_error=False)
     async def run_doctor(self) -> None:
-        """The connection doctor at start: failures in the banner, warnings as notes."""
+        """The connection doctor at start: what it found goes to the banner (e: details)."""
         try:
             report = await self.service.doctor()
         except ConsoleError as exc:
             self.report(exc)
             return
         self.doctor_report = report
-        if report.failures:
-            first = report.failures[0]
-            more = f" (+{len(report.failures) - 1} more: run `migration-console doctor`)"
-            self.show_banner(
-                f"{first.summary} {first.fix}" + (more if len(report.failures) > 1 else ""),
-                kind="doctor",
-            )
-        for check in report.warnings[:3]:
-            self.notify(f"{check.summary} {check.fix}", severity="warning", timeout=10)
+        findings = [Finding(c.summary, c.fix) for c in report.failures]
+        findings += [Finding(c.summary, c.fix, severe=False) for c in report.warnings]
+        if findings:
+            self.query_one(Banner).doctor(findings)
 
-    def show_plan(self, name: str) -> None:
-        try:
-            self.query_one(PlanPanel).show(self.service.plan(name))
-        except ConsoleError as exc:
-            self.report(exc)
-
-    def show_history(self) -> None:
-        try:
-            self.query_one(HistoryPanel).show(self.service.history())
-        except ConsoleError as exc:
-            self.report(exc, banner=True)
-
-    @work(group="checklist", exclusive=True, exit_on_error=False)
-    async def show_checklist(self, name: str) -> None:
-        try:
-            items, states = self.service.checklist(name)
-        except ConsoleError as exc:
-            self.report(exc)
-            return
-        await self.query_one(ChecklistPanel).show(name, items, states)
-        if self.query_one(TabbedContent).active == "checklist" and not isinstance(
-            self.focused, ChecklistItem
-        ):
-            # Focus without scrolling: the items may not be laid out yet, and the
-            # title above the first item should stay in view.
-            self.query(ChecklistItem).first().focus(scroll_visible=False)
-
-    # -- blockers ----------------------------------------------------------------------------
-
-    @work(group="blockers", exclusive=True, exit_on_error=False)
-    async def refresh_blockers(self) -> None:
-        panel = self.query_one(BlockersPanel)
-        if panel.paused:
-            return
-        run = self.runs.active
-        try:
-            report = await self.service.waits(
-                run.pid if run else None, run.pause_blockers if run else ()
-            )
-        except ConsoleError as exc:
-            panel.show_error(exc)
-            self.show_banner(f"{exc.message} {exc.hint}".strip())
-            return
-        if self._banner_kind == "connection":
-            self.show_banner("")
-            self.load_overview()
-        panel.rights = self.service.signal_rights()  # known once the server answered
-        panel.pause_note = _pause_note(run)
-        panel.show(report)
-
-    @on(BlockersPanel.Act)
-    def act_on_session(self, event: BlockersPanel.Act) -> None:
-        self.confirm_signal(event.session, event.kind)
-
-    @work(group="confirm", exit_on_error=False)
-    async def confirm_signal(self, session: Session, kind: str) -> None:
-        xact = f"{session.xact_age_s:.0f} s" if session.xact_age_s is not None else "none"
-        what = (
-            "Cancel asks the server to stop the session's running query; it does nothing to "
-            "a session that is idle in transaction (its locks and snapshot stay)."
-            if kind == "cancel"
-            else "Terminate closes the session: its open transaction is rolled back and the "
-            "client sees its connection drop."
-        )
-        body = (
-            f"pid {session.pid}\napplication {session.application_name or '-'}\n"
-            f"user {session.role} from {session.client}\nstate {session.state}\n"
-            f"transaction age {xact}\nlast query: {' '.join(session.query.split())[:300]}\n\n{what}"
-        )
-        verb = "Cancel query" if kind == "cancel" else "Terminate session"
-        if not await self.push_screen_wait(
-            ConfirmModal(f"{verb} of pid {session.pid}?", body, verb, "Leave it")
-        ):
-            return
-        await self.signal_session(session, kind)
+    def refresh_blockers(self) -> None:
+        self.query_one(BlockersPanel).refresh_now()
 
     async def signal_session(self, session: Session, kind: str) -> None:
-        """Cancel or terminate another session (already confirmed); recorded in history."""
-        try:
-            action = await self.service.signal(session, kind)
-        except ConsoleError as exc:
-            self.report(exc)
-            return
-        done = "signalled" if action["signalled"] else "was already gone"
-        self.notify(f"{kind}: pid {session.pid} {done}.")
-        self.query_one(RunPanel).write(
-            [f"      ⚡ {self.service.operator} {kind} pid {session.pid} ({done})"]
-        )
-        self.refresh_blockers()
+        await self.query_one(BlockersPanel).signal(session, kind)
 
-    def action_pause(self) -> None:
-        panel = self.query_one(BlockersPanel)
-        panel.paused = not panel.paused
-        panel._status("paused" if panel.paused else "resumed")
+    @property
+    def run_panel(self) -> RunPanel:
+        return self.query_one(RunPanel)
 
-    def action_refresh_rate(self, delta: float) -> None:
-        panel = self.query_one(BlockersPanel)
-        self.refresh_s = min(10.0, max(0.5, self.refresh_s + delta))
-        panel.interval = self.refresh_s
-        if self.start_refresh:
-            self._blockers_timer.stop()
-            self._blockers_timer = self.set_interval(self.refresh_s, self.refresh_blockers)
-        panel._status(f"refresh every {self.refresh_s:g} s")
+    def action_blockers(self, what: str = "pause") -> None:
+        self.query_one(BlockersPanel).control(what)
 
-    # -- verify ------------------------------------------------------------------------------
+    # -- verify --------------------------------------------------------------------------------
 
     def action_verify(self) -> None:
         name = self._selected()
         if name:
             self.action_show_tab("verify")
-            self.do_verify(name)
+            self.query_one(VerifyPanel).verify(name)
 
-    @work(group="verify", exclusive=True, exit_on_error=False)
-    async def do_verify(self, name: str) -> None:
-        try:
-            report = await self.service.verify(name)
-        except ConsoleError as exc:
-            self.report(exc)
-            return
-        panel = self.query_one(VerifyPanel)
-        panel.show(report)
-        panel.show_comparison(self.service.comparison(name))
-        self.service.record_verify(name, report)
-        self.show_checklist(name)
+    def after_verify(self, name: str) -> None:
+        self.query_one(ChecklistPanel).load(name)
 
-    # -- run, rollback, cancel ---------------------------------------------------------------
-    # The run controller does the work; each of its steps runs in a worker here.
+    def show_comparison(self, name: str) -> None:
+        self.query_one(VerifyPanel).show_comparison(self.service.comparison(name))
+
+    # -- run, rollback, cancel, quit: the run controller, one worker per step ---------------------
 
     @property
     def runner(self) -> ActiveRun | None:
@@ -418,8 +365,8 @@ class MigrationConsoleApp(App[int]):
 
     def after_run(self, name: str) -> None:
         self.load_overview()
-        self.show_history()
-        self.show_checklist(name)
+        self.query_one(HistoryPanel).load()
+        self.query_one(ChecklistPanel).load(name)
 
     async def wait_for_run(self) -> None:
         for worker in self.workers:
@@ -449,61 +396,5 @@ class MigrationConsoleApp(App[int]):
         if self.return_value is not None:
             await self.service.close()
 
-    # -- checklist items -------------------------------------------------------------------------
 
-    @on(ChecklistItem.SignOff)
-    def sign_off_item(self, event: ChecklistItem.SignOff) -> None:
-        self.ask_sign_off(event.item.key, event.item.title)
-
-    @work(group="confirm", exit_on_error=False)
-    async def ask_sign_off(self, key: str, title: str) -> None:
-        name = self.selected
-        if name is None:
-            return
-        answer = await self.push_screen_wait(SignOffModal(title, self.service.operator))
-        if answer is None:
-            return
-        try:
-            self.service.sign_off(name, key, by=answer.by, note=answer.note, state=answer.state)
-        except ConsoleError as exc:
-            self.report(exc)
-            return
-        self.show_checklist(name)
-
-    @on(ChecklistItem.Do)
-    def do_item(self, event: ChecklistItem.Do) -> None:
-        name = self.selected
-        action = event.item.action
-        if name is None or action is None:
-            return
-        if action == "execute":
-            self.start_run(name, "run")
-        elif action == "verify":
-            self.action_verify()
-        elif action in ("baseline", "monitor", "index_usage"):
-            self.query_one(ChecklistPanel).mark_running(event.item.key)
-            self.do_measure(name, action)
-        elif action == "history":
-            self.action_show_tab("history")
-
-    @work(group="measure", exclusive=True, exit_on_error=False)
-    async def do_measure(self, name: str, action: str) -> None:
-        try:
-            message = await self.service.do_item(name, action)
-        except ConsoleError as exc:
-            self.report(exc)
-        else:
-            self.notify(message)
-            if action == "monitor":
-                self.query_one(VerifyPanel).show_comparison(self.service.comparison(name))
-        self.show_checklist(name)
-
-
-def _pause_note(run: ActiveRun | None) -> str:
-    if run is None or not run.pause_blockers:
-        return ""
-    pids = ", ".join(f"pid {p}" for p in run.pause_blockers)
-    return (
-        f"{run.migration} pauses before its next attempt: it retries as soon as {pids} "
-        "lets go (marked ▲ above), at the latest when the backoff ends."
-    )
+__all__ = ["LIVE", "MigrationConsoleApp"]

@@ -283,9 +283,15 @@ async def test_doctor_at_start_warns_about_idle_transaction(
 ) -> None:
     await helper.execute("BEGIN; SELECT 1")
     app = make_app(db_url, tmp_path, doctor=True)
-    async with app.run_test(size=(80, 24)):
+    async with app.run_test(size=(80, 24)) as pilot:
         await until(lambda: app.doctor_report is not None)
         names = {c.name: c.verdict for c in app.doctor_report.checks}
         assert names["idle-transactions"] == "warn"
-        messages = [n.message for n in app._notifications]
-        assert any(str(helper.get_server_pid()) in m for m in messages)
+        # In the banner, one line (never a toast over the log or a dialog); e unfolds it.
+        banner = app.query_one("#banner")
+        await until(lambda: banner.has_class("-visible"))
+        assert str(helper.get_server_pid()) in str(banner.render())
+        assert banner.size.height == 1
+        assert not app._notifications
+        await pilot.press("e")
+        await until(lambda: "pg_terminate_backend" in str(banner.render()))

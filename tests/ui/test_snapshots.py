@@ -1,4 +1,5 @@
-"""SVG snapshots of the main screens at 80x24 and 120x40, on stable data.
+"""SVG snapshots of every panel at 80x24 and 120x40 (tabs) and 200x60 (the dashboard),
+on stable data.
 
 Update them with `pytest tests/ui/test_snapshots.py --snapshot-update` after a
 deliberate change, and look at the report before committing.
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.skipif(
     reason="snapshots show the embedded server's version; another server would differ",
 )
 
-SIZES = [(80, 24), (120, 40)]
+SIZES = [(80, 24), (120, 40), (200, 60)]
 
 
 async def _loaded(pilot: Pilot[int]) -> None:

@@ -47,7 +47,7 @@ async def connected_checks(
         checks = [server_check(info), role_check(info)]
         checks += await guarded(PRIVILEGES, privileges_checks(conn, info, migrations))
     checks += await guarded(TIMEOUTS, timeouts_check(conn))
-    checks += await guarded(IDLE, idle_check(conn))
+    checks += await guarded(IDLE, idle_check(conn, migrations))
     checks += await guarded(INVALID, invalid_check(conn))
     return checks
 
@@ -156,7 +156,27 @@ def age(seconds: float) -> str:
     return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
 
 
-async def idle_check(conn: asyncpg.Connection) -> list[Check]:
+def idle_consequence(migrations: Sequence[Migration]) -> str:
+    """What an open transaction does to these migrations, by the kind of their statements."""
+    plans = [
+        p for m in migrations if m.up is not None and m.up.statements
+        for p in plan_section(m.up).statements
+    ]  # fmt: skip
+    if any(p.concurrent for p in plans):
+        return (
+            "CREATE INDEX CONCURRENTLY waits until every one of them ends (a writer on its "
+            "table, or any transaction older than the build)"
+        )
+    locking = sorted({p.kind for p in plans if p.lock})
+    if locking:
+        return (
+            f"{', '.join(locking[:3])} waits for the locks they hold on the tables they "
+            "touched, and sessions queue behind it"
+        )
+    return "it keeps its locks and snapshot until it ends: a migration on its tables waits"
+
+
+async def idle_check(conn: asyncpg.Connection, migrations: Sequence[Migration] = ()) -> list[Check]:
     total, rows = await diagnostics.idle_transactions(conn)
     hidden = await diagnostics.hidden_sessions(conn)
     if not total and not hidden:
@@ -176,8 +196,7 @@ async def idle_check(conn: asyncpg.Connection) -> list[Check]:
     who = f"{o.application_name or 'no application name'}, role {o.role}, from {o.client}"
     summary = (
         f"{total} session{'s are' if total > 1 else ' is'} idle in a transaction; the oldest is "
-        f"pid {o.pid} ({who}), open for {age(o.xact_age_s)}: CREATE INDEX CONCURRENTLY waits "
-        "until every one of them ends."
+        f"pid {o.pid} ({who}), open for {age(o.xact_age_s)}: {idle_consequence(migrations)}."
     )
     if total > 1:
         others = ", ".join(str(r.pid) for r in rows[1:6]) + (", …" if total > 6 else "")

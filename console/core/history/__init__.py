@@ -14,7 +14,7 @@ starts and updated as it goes), ``[[signoffs]]``, ``[[measurements]]`` and
 ``[[actions]]``. Unknown keys and tables are kept.
 """
 
-from console.core.history.queries import latest, open_runs
+from console.core.history.queries import OperatorAction, actions, latest, open_runs
 from console.core.history.records import (
     APPLIED,
     CANCELLED,
@@ -51,6 +51,8 @@ __all__ = [
     "SQL_CHARS",
     "SUCCEEDED",
     "HistoryData",
+    "OperatorAction",
+    "actions",
     "HistoryStore",
     "MigrationRow",
     "RunRecord",

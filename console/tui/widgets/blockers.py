@@ -11,31 +11,43 @@ role may not signal it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
+from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
 from console.core.durations import short
 from console.core.errors import ConsoleError
+
+if TYPE_CHECKING:
+    from console.tui.run_controller import ActiveRun
 from console.core.service import Session, WaitReport
+from console.core.waits import describe
+from console.tui.dialogs.confirm import ConfirmModal
+from console.tui.widgets.panel import Panel
 from console.tui.widgets.table_sync import sync_rows
 
+# In order of what matters while a migration waits; the rest to the right (the
+# table scrolls sideways, and the line under it describes the selected session).
 COLUMNS = (
-    "tree",
+    "",  # the lock tree: ▲ blocks the migration, ● the migration, ▼ queued behind it
     "pid",
     "state",
-    "age",
-    "xact",
-    "wait",
+    "waiting for",
     "blocked by",
+    "age",
+    "query",
+    "xact",
     "application",
     "user",
     "client",
-    "query",
 )
 MaySignal = Callable[[Session], tuple[bool, str]]
 
@@ -48,13 +60,13 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-class BlockersPanel(Vertical):
+class BlockersPanel(Panel, Vertical):
     BINDINGS = [
         Binding("c", "act('cancel')", "Cancel pid"),
         Binding("t", "act('terminate')", "Kill pid"),
-        Binding("p", "app.pause", "Pause", show=False),
-        Binding("plus,equals_sign", "app.refresh_rate(-0.5)", "Faster", show=False),
-        Binding("minus", "app.refresh_rate(0.5)", "Slower", show=False),
+        Binding("p", "control('pause')", "Pause", show=False),
+        Binding("plus,equals_sign", "control('faster')", "Faster", show=False),
+        Binding("minus", "control('slower')", "Slower", show=False),
     ]
 
     class Act(Message):
@@ -63,11 +75,13 @@ class BlockersPanel(Vertical):
             self.session = session
             self.kind = kind
 
+    paused: reactive[bool] = reactive(False, init=False)
+    interval: reactive[float] = reactive(1.0, init=False)
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.paused = False
-        self.interval = 1.0
         self.sessions: list[Session] = []
+        self._timer: Timer | None = None
         self.report: WaitReport | None = None
         self.may_signal: MaySignal = lambda _s: (False, "not connected yet")
         self.read_only = False
@@ -123,11 +137,11 @@ class BlockersPanel(Vertical):
         tree = ""
         if depth is not None:
             if depth < 0:
-                style, tree = "bold red", f"▲{-depth} blocks"
+                style, tree = "bold red", f"▲{-depth}"
             elif depth == 0:
-                style, tree = "bold", "● migration"
+                style, tree = "bold", "●"
             else:
-                style, tree = "yellow", f"▼{depth} queued"
+                style, tree = "yellow", f"▼{depth}"
         state = s.state or "hidden"  # another role's session, without pg_read_all_stats
         state_style = style
         if s.idle_in_transaction:
@@ -137,14 +151,14 @@ class BlockersPanel(Vertical):
             Text(tree, style),
             Text(str(s.pid), style),
             Text(state, state_style),
-            Text(_age(s.age_s), style),
-            Text(_age(s.xact_age_s), style),
             Text(f"{s.wait_event_type}:{s.wait_event}" if s.wait_event_type else "-", style),
             Text(", ".join(map(str, s.blocked_by)) or "-", style),
+            Text(_age(s.age_s), style),
+            Text(_clip(" ".join(s.query.split()), 60), style),
+            Text(_age(s.xact_age_s), style),
             Text(_clip(s.application_name or "-", 32), style),
             Text(s.role, style),
             Text(s.client, style),
-            Text(" ".join(s.query.split())[:200], style),
         ]
         return tuple(cells)
 
@@ -157,15 +171,112 @@ class BlockersPanel(Vertical):
             for s in report.sessions:
                 if s.waiting:
                     lines.append(f"pid {s.pid} waits for {', '.join(map(str, s.blocked_by))}")
+        lines = lines[:4]
         selected = self.selected_session
-        if selected is not None and not self.read_only:
-            allowed, why = self.may_signal(selected)
-            if not allowed:
-                lines.append(f"c/t disabled for pid {selected.pid}: {why}")
-        return "\n".join(lines[:5])
+        if selected is not None:  # the columns off screen, for the selected row
+            lines.append(f"selected: {describe(selected)}")
+            if not self.read_only:
+                allowed, why = self.may_signal(selected)
+                if not allowed:
+                    lines.append(f"c/t disabled for pid {selected.pid}: {why}")
+        return "\n".join(lines)
 
     def show_error(self, exc: ConsoleError) -> None:
         self._status(f"refresh failed: {exc.message}")
+
+    # -- its own refresh: a timer, paused or not, at its rate ---------------------------------
+
+    def start(self, interval: float, timer: bool = True) -> None:
+        """Begin refreshing (``timer`` False: only on request, as snapshots want)."""
+        self.may_signal = self.service.may_signal
+        self.read_only = self.service.read_only
+        self.set_reactive(BlockersPanel.interval, interval)
+        if timer:
+            self._timer = self.set_interval(interval, self.refresh_now)
+        self._status("waiting for the first refresh…")
+
+    def watch_interval(self, interval: float) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = self.set_interval(interval, self.refresh_now)
+        self._status(f"refresh every {interval:g} s")
+
+    def watch_paused(self, paused: bool) -> None:
+        self._status("paused" if paused else "resumed")
+
+    def control(self, what: str) -> None:
+        """p pauses or resumes; + and - refresh faster or slower (0.5 to 10 s)."""
+        if what == "pause":
+            self.paused = not self.paused
+        else:
+            step = -0.5 if what == "faster" else 0.5
+            self.interval = min(10.0, max(0.5, self.interval + step))
+
+    def action_control(self, what: str) -> None:
+        self.control(what)
+
+    @work(group="blockers", exclusive=True, exit_on_error=False)
+    async def refresh_now(self) -> None:
+        """One refresh: the lock tree around the run this console follows, if any (during
+        a retry pause, with the sessions that blocked the last attempt)."""
+        if self.paused:
+            return
+        run = self.console.runs.active
+        try:
+            report = await self.service.waits(
+                run.pid if run else None, run.pause_blockers if run else ()
+            )
+        except ConsoleError as exc:
+            self.show_error(exc)
+            self.console.show_banner(f"{exc.message} {exc.hint}".strip())
+            return
+        self.console.connected()
+        self.rights = self.service.signal_rights()  # known once the server answered
+        self.pause_note = _pause_note(run)
+        self.show(report)
+
+    # -- acting on a session: asked first, recorded ---------------------------------------------
+
+    @on(Act)
+    def _act(self, event: Act) -> None:
+        event.stop()
+        self.confirm_signal(event.session, event.kind)
+
+    @work(group="confirm", exit_on_error=False)
+    async def confirm_signal(self, session: Session, kind: str) -> None:
+        xact = f"{session.xact_age_s:.0f} s" if session.xact_age_s is not None else "none"
+        what = (
+            "Cancel asks the server to stop the session's running query; it does nothing to "
+            "a session that is idle in transaction (its locks and snapshot stay)."
+            if kind == "cancel"
+            else "Terminate closes the session: its open transaction is rolled back and the "
+            "client sees its connection drop."
+        )
+        body = (
+            f"pid {session.pid}\napplication {session.application_name or '-'}\n"
+            f"user {session.role} from {session.client}\nstate {session.state}\n"
+            f"transaction age {xact}\nlast query: {' '.join(session.query.split())[:300]}"
+            f"\n\n{what}"
+        )
+        verb = "Cancel query" if kind == "cancel" else "Terminate session"
+        if await self.app.push_screen_wait(
+            ConfirmModal(f"{verb} of pid {session.pid}?", body, verb, "Leave it")
+        ):
+            await self.signal(session, kind)
+
+    async def signal(self, session: Session, kind: str) -> None:
+        """Cancel or terminate another session (already confirmed); recorded in history."""
+        try:
+            action = await self.service.signal(session, kind)
+        except ConsoleError as exc:
+            self.console.report(exc)
+            return
+        done = "signalled" if action["signalled"] else "was already gone"
+        self.app.notify(f"{kind}: pid {session.pid} {done}.")
+        self.console.run_panel.write(
+            [f"      ⚡ {self.service.operator} {kind} pid {session.pid} ({done})"]
+        )
+        self.refresh_now()
 
     # -- selection and actions ---------------------------------------------------------------
 
@@ -214,3 +325,13 @@ class BlockersPanel(Vertical):
             self.notify(f"Cannot {kind} pid {session.pid}: {why}.", severity="warning")
             return
         self.post_message(self.Act(session, kind))
+
+
+def _pause_note(run: ActiveRun | None) -> str:
+    if run is None or not run.pause_blockers:
+        return ""
+    pids = ", ".join(f"pid {p}" for p in run.pause_blockers)
+    return (
+        f"{run.migration} pauses before its next attempt: it retries as soon as {pids} "
+        "lets go (marked ▲ above), at the latest when the backoff ends."
+    )

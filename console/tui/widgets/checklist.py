@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -18,6 +19,9 @@ from textual.message import Message
 from textual.widgets import Static
 
 from console.core.checklist import ItemDef, ItemState
+from console.core.errors import ConsoleError
+from console.tui.dialogs.signoff import SignOffModal
+from console.tui.widgets.panel import Panel
 
 ICON = {"pending": "○", "running": "◐", "done": "●", "failed": "✗", "skipped": "–"}
 STYLE = {"done": "green", "failed": "bold red", "running": "yellow", "skipped": "dim"}
@@ -69,8 +73,10 @@ class ChecklistItem(Vertical, can_focus=True):
         )
         self.query_one("#head", Static).update(head)
         parts = []
-        if state.by or state.at:
-            parts.append(f"by {state.by or '?'} {_when(state.at)}".strip())
+        if state.by:
+            parts.append(f"by {state.by} {_when(state.at)}".strip())
+        elif state.at and state.state != "pending":
+            parts.append(_when(state.at))
         if state.note:
             parts.append(f"note: {state.note}")
         if state.detail:
@@ -94,7 +100,9 @@ class ChecklistItem(Vertical, can_focus=True):
         self.post_message(self.SignOff(self.item))
 
 
-class ChecklistPanel(VerticalScroll, can_focus=False):
+class ChecklistPanel(Panel, VerticalScroll, can_focus=False):
+    """The checklist of the selected migration; it does and signs off its items itself."""
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.migration: str | None = None
@@ -123,3 +131,70 @@ class ChecklistPanel(VerticalScroll, can_focus=False):
         for widget in self.query(ChecklistItem):
             if widget.item.key == key:
                 widget.update_state(replace(widget.state, state="running"))
+
+    # -- its behaviour: loading, signing off, doing what the console can ------------------
+
+    @work(group="checklist", exclusive=True, exit_on_error=False)
+    async def load(self, name: str) -> None:
+        try:
+            items, states = self.service.checklist(name)
+        except ConsoleError as exc:
+            self.console.report(exc)
+            return
+        await self.show(name, items, states)
+        if self.console.active == "checklist" and not isinstance(self.app.focused, ChecklistItem):
+            last = getattr(self, "last_focus", None)
+            if isinstance(last, ChecklistItem) and last.is_attached:
+                last.focus(scroll_visible=False)
+            else:
+                # Without scrolling: the items may not be laid out yet, and the title
+                # above the first item should stay in view.
+                self.query(ChecklistItem).first().focus(scroll_visible=False)
+
+    @on(ChecklistItem.SignOff)
+    def _sign_off(self, event: ChecklistItem.SignOff) -> None:
+        event.stop()
+        self.ask_sign_off(event.item.key, event.item.title)
+
+    @work(group="confirm", exit_on_error=False)
+    async def ask_sign_off(self, key: str, title: str) -> None:
+        name = self.migration
+        if name is None:
+            return
+        answer = await self.app.push_screen_wait(SignOffModal(title, self.service.operator))
+        if answer is None:
+            return
+        try:
+            self.service.sign_off(name, key, by=answer.by, note=answer.note, state=answer.state)
+        except ConsoleError as exc:
+            self.console.report(exc)
+            return
+        self.load(name)
+
+    @on(ChecklistItem.Do)
+    def _do(self, event: ChecklistItem.Do) -> None:
+        event.stop()
+        name, action = self.migration, event.item.action
+        if name is None or action is None:
+            return
+        if action == "execute":
+            self.console.start_run(name, "run")
+        elif action == "verify":
+            self.console.action_verify()
+        elif action in ("baseline", "monitor", "index_usage"):
+            self.mark_running(event.item.key)
+            self.measure(name, action)
+        elif action == "history":
+            self.console.action_show_tab("history")
+
+    @work(group="measure", exclusive=True, exit_on_error=False)
+    async def measure(self, name: str, action: str) -> None:
+        try:
+            message = await self.service.do_item(name, action)
+        except ConsoleError as exc:
+            self.console.report(exc)
+        else:
+            self.app.notify(message)
+            if action == "monitor":
+                self.console.show_comparison(name)
+        self.load(name)

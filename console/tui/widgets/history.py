@@ -6,11 +6,15 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Label
 
-from console.core.history import HistoryData
+from console.core.errors import ConsoleError
+from console.core.history import HistoryData, actions
 from console.core.narrate import duration
+from console.tui.widgets.panel import Panel
 
 
-class HistoryPanel(Vertical):
+class HistoryPanel(Panel, Vertical):
+    """history.toml: the migration table, the runs, and what operators did during them."""
+
     def compose(self) -> ComposeResult:
         yield Label("Migration history", classes="section-title")
         rows: DataTable[str] = DataTable(id="history-migrations", cursor_type="row")
@@ -22,6 +26,16 @@ class HistoryPanel(Vertical):
             "started (UTC)", "migration", "action", "status", "duration", "by", "error"
         )
         yield runs
+        yield Label("Operators' actions", classes="section-title")
+        acts: DataTable[str] = DataTable(id="history-actions", cursor_type="row")
+        acts.add_columns("when (UTC)", "what", "pid", "by", "migration", "session")
+        yield acts
+
+    def load(self) -> None:
+        try:
+            self.show(self.service.history())
+        except ConsoleError as exc:
+            self.console.report(exc, banner=True)
 
     def show(self, data: HistoryData) -> None:
         rows = self.query_one("#history-migrations", DataTable)
@@ -46,4 +60,15 @@ class HistoryPanel(Vertical):
                 "-" if r.duration_s is None else duration(r.duration_s),
                 r.executed_by,
                 (r.error or "")[:80],
+            )
+        acts = self.query_one("#history-actions", DataTable)
+        acts.clear()
+        for a in actions(data):
+            acts.add_row(
+                f"{a.at:%Y-%m-%d %H:%M:%S}" if a.at else "-",
+                a.what,
+                "-" if a.pid is None else str(a.pid),
+                a.by or "-",
+                a.migration or "-",
+                a.detail or "-",
             )

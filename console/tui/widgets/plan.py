@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from console.core.errors import ConsoleError
 from console.core.model import MigrationPlan
+from console.tui.widgets.panel import Panel
 
 
-class PlanPanel(Vertical):
+class PlanPanel(Panel, Vertical):
+    """The plan of the selected migration; squawk's lint runs in a thread."""
+
     def compose(self) -> ComposeResult:
         yield Static("Select a migration (1) to see its plan.", id="plan-summary", markup=False)
         table: DataTable[str] = DataTable(id="plan-table", cursor_type="row")
-        table.add_columns("#", "line", "statement", "lock", "blocks", "tx")
+        table.add_columns("#", "lock", "blocks", "statement", "line", "tx")
         yield table
         yield Static("", id="plan-lint", markup=False)
+
+    @work(group="plan", exclusive=True, thread=True, exit_on_error=False)
+    def load(self, name: str) -> None:
+        """Plan it off the event loop: squawk is a subprocess, and a big file takes time."""
+        try:
+            plan = self.service.plan(name)
+        except ConsoleError as exc:
+            self.app.call_from_thread(self.console.report, exc)
+            return
+        self.app.call_from_thread(self.show, plan)
 
     def show(self, plan: MigrationPlan) -> None:
         sp = plan.section
@@ -28,10 +43,10 @@ class PlanPanel(Vertical):
             target = f" on {', '.join(p.targets)}" if p.targets else ""
             table.add_row(
                 str(p.statement.number),
-                str(p.statement.line),
-                p.kind + target,
                 p.lock or "-",
                 ", ".join(p.blocks) or "nothing",
+                p.kind + target,
+                str(p.statement.line),
                 "yes" if p.transactional else "no",
             )
         if plan.findings:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from console.core.errors import ConsoleError
 from console.core.measure import QueryComparison, main_access_path
 from console.core.verify import VerifyReport
+from console.tui.widgets.panel import Panel
 
 VERDICT_STYLE = {
     "ok": "green",
@@ -18,7 +21,9 @@ VERDICT_STYLE = {
 }
 
 
-class VerifyPanel(Vertical):
+class VerifyPanel(Panel, Vertical):
+    """The verification of the selected migration, and before/after performance."""
+
     def compose(self) -> ComposeResult:
         yield Static("Press v to verify the selected migration.", id="verify-summary")
         table: DataTable[str | Text] = DataTable(id="verify-indexes", cursor_type="row")
@@ -34,6 +39,19 @@ class VerifyPanel(Vertical):
         compare: DataTable[str | Text] = DataTable(id="verify-compare", cursor_type="row")
         compare.add_columns("line", "before", "after", "change", "access path before → after")
         yield compare
+
+    @work(group="verify", exclusive=True, exit_on_error=False)
+    async def verify(self, name: str) -> None:
+        """Verify, show, and sign the checklist's verify item with what was found."""
+        try:
+            report = await self.service.verify(name)
+        except ConsoleError as exc:
+            self.console.report(exc)
+            return
+        self.show(report)
+        self.show_comparison(self.service.comparison(name))
+        self.service.record_verify(name, report)
+        self.console.after_verify(name)
 
     def show_comparison(self, rows: list[QueryComparison]) -> None:
         if not rows:

@@ -1,0 +1,83 @@
+"""The banner under the top bar: one line for what the operator must know now.
+
+A lost connection (cleared when the monitor is back), or what the connection
+doctor found at start: failures first, then warnings. It takes one line, never
+covers the log or a dialog, and ``e`` expands it to every finding with its fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import Static
+
+CONNECTION, DOCTOR = "connection", "doctor"
+
+
+@dataclass(frozen=True)
+class Finding:
+    text: str
+    fix: str = ""
+    severe: bool = True  # a failure (red) rather than a warning (yellow)
+
+
+class Banner(Static):
+    def __init__(self) -> None:
+        super().__init__("", id="banner")
+        self.kind = ""
+        self.findings: list[Finding] = []
+        self.expanded = False
+
+    @property
+    def has_more(self) -> bool:
+        return len(self.findings) > 1 or any(f.fix for f in self.findings)
+
+    def connection(self, text: str) -> None:
+        """A lost connection: shown until cleared (it clears itself when the monitor is back)."""
+        self._show(CONNECTION, [Finding(text)] if text else [])
+
+    def clear_connection(self) -> None:
+        if self.kind == CONNECTION:
+            self._show("", [])
+
+    def doctor(self, findings: list[Finding]) -> None:
+        if self.kind != CONNECTION:  # a lost connection matters more, and clears itself
+            self._show(DOCTOR, findings)
+
+    def toggle(self) -> None:
+        self.expanded = not self.expanded
+        self._draw()
+
+    def _show(self, kind: str, findings: list[Finding]) -> None:
+        self.kind = kind if findings else ""
+        self.findings = findings
+        self.expanded = False
+        self._draw()
+
+    def _draw(self) -> None:
+        shown = bool(self.findings)
+        self.set_class(shown, "-visible")
+        self.set_class(shown and not any(f.severe for f in self.findings), "-warning")
+        if not shown:
+            self.update("")
+            return
+        self.set_class(self.expanded, "-expanded")
+        if not self.expanded:
+            first = self.findings[0]
+            more = len(self.findings) - 1
+            line = Text(no_wrap=True, overflow="ellipsis")
+            if self.has_more:  # the key first: the line is cut at the terminal's width
+                line.append(f"[e: {'+' + str(more) + ', ' if more else ''}fix] ", style="italic")
+            line.append(first.text)
+            self.update(line)
+            return
+        text = Text()
+        for i, f in enumerate(self.findings):
+            if i:
+                text.append("\n")
+            text.append(f"- {f.text}")
+            if f.fix:
+                text.append(f"\n  fix: {f.fix}", style="italic")
+        text.append("\n(e: fold)", style="italic")
+        self.update(text)

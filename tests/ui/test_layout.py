@@ -1,0 +1,122 @@
+"""The console's layout: a dashboard on a large terminal, tabs on a small one, live."""
+
+from __future__ import annotations
+
+import gc
+import shutil
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+from textual.widget import Widget
+from textual.widgets import DataTable
+
+from console.core.history import HistoryStore
+from console.tui.widgets.checklist import ChecklistItem
+from tests.helpers import ROOT
+from tests.ui.harness import loaded, make_app, until
+
+NAME = "add_composite_indexes_20251123"
+
+
+def on_screen(app, selector: str) -> bool:  # type: ignore[no-untyped-def]
+    """Shown, and inside the screen (not scrolled away or hidden by a tab)."""
+    widget = app.query_one(selector)
+    region = widget.region
+    screen = app.screen.region
+    shown = widget.display and region.width > 0 and region.height >= 2
+    return bool(shown and screen.contains_region(region))
+
+
+async def test_the_first_screen_at_200x60_holds_the_checklist_the_blockers_and_the_log(
+    db_url: str, tmp_path: Path
+) -> None:
+    app = make_app(db_url, tmp_path)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await loaded(app)
+        await until(lambda: len(app.query(ChecklistItem)) == 8)
+        await pilot.pause()
+        assert app.dashboard
+        for selector in ("#checklist", "#run-log", "#blockers-table", "#migrations-table"):
+            assert on_screen(app, selector), selector
+        await until(lambda: "non-idle" in str(app.query_one("#blockers-status").render()))
+
+
+async def test_the_layout_follows_the_terminal_live(db_url: str, tmp_path: Path) -> None:
+    app = make_app(db_url, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app)
+        assert not app.dashboard
+        assert on_screen(app, "#migrations-table")
+        assert not app.query_one("#run").display and not app.query_one("#blockers").display
+        await pilot.resize_terminal(200, 60)
+        await until(lambda: app.dashboard)
+        await pilot.pause()
+        assert on_screen(app, "#run-log") and on_screen(app, "#blockers-table")
+        await pilot.press("4")  # on a dashboard a panel key focuses that panel
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "blockers-table"
+        assert app.query_one("#blockers").has_pseudo_class("focus-within")
+        await pilot.resize_terminal(100, 30)
+        await until(lambda: not app.dashboard)
+        await pilot.pause()
+        assert on_screen(app, "#blockers-table")  # the panel in use stays the one shown
+        assert not app.query_one("#run").display
+
+
+async def test_the_checklist_keeps_its_focus_across_panels(db_url: str, tmp_path: Path) -> None:
+    app = make_app(db_url, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app)
+        await pilot.press("enter")
+        await until(lambda: len(app.query(ChecklistItem)) == 8)
+        app.query_one("#item-verify", ChecklistItem).focus()
+        await pilot.press("4", "2")
+        await until(lambda: app.active == "checklist")
+        await pilot.pause()
+        assert app.focused is app.query_one("#item-verify")
+        meta = " ".join(str(w.render()) for w in app.query("#meta"))
+        assert "by ?" not in meta
+
+
+async def test_history_shows_the_operators_actions(
+    db_url: str, helper: asyncpg.Connection, tmp_path: Path
+) -> None:
+    history = tmp_path / "history.toml"
+    shutil.copy(ROOT / "history.toml", history)
+    store = HistoryStore(history)
+    when = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    store.add_action(None, {"what": "terminate", "pid": 4242, "by": "bo", "at": when,
+                            "application": "nightly-report", "signalled": True})  # fmt: skip
+    app = make_app(db_url, tmp_path, history=history)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app)
+        await pilot.press("7")
+        table = app.query_one("#history-actions", DataTable)
+        await until(lambda: table.row_count == 1)
+        row = [str(c) for c in table.get_row_at(0)]
+        assert row[:4] == ["2026-12-01 09:30:00", "terminate", "4242", "bo"]
+        assert "nightly-report" in row[5]
+    assert tomllib.loads(history.read_text())["actions"][0]["pid"] == 4242
+
+
+async def test_panel_switches_leak_no_widgets(db_url: str, tmp_path: Path) -> None:
+    """Textual's Footer leaked a dozen widgets per switch (Textual #6666); the key bar
+    redraws in place."""
+    app = make_app(db_url, tmp_path, start_refresh=False)
+
+    def alive() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, Widget) and not o.is_attached)
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app)
+        for key in "1234567" * 2:  # a first round: every panel built and laid out once
+            await pilot.press(key)
+        await pilot.pause()
+        before = alive()
+        for key in "1234567" * 3:
+            await pilot.press(key)
+        await pilot.pause()
+        assert alive() - before <= 2
