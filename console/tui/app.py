@@ -9,15 +9,14 @@ terminal), the keys, the banner and the top bar.
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from rich.text import Text
-from textual import events, on, work
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import Input, Static, Tab, Tabs
 
 from console.core import events as ev
@@ -25,9 +24,9 @@ from console.core.errors import ConsoleError
 from console.core.run import RunOptions
 from console.core.service import ConsoleService, Session
 from console.tui.run_controller import ActiveRun, RunController
-from console.tui.widgets.banner import Banner, Finding
+from console.tui.widgets.banner import Banner
 from console.tui.widgets.blockers import BlockersPanel
-from console.tui.widgets.body import LIVE, PANELS, SIDE, TITLES, Body, is_dashboard
+from console.tui.widgets.body import LIVE, PANELS, TITLES, Body
 from console.tui.widgets.checklist import ChecklistPanel
 from console.tui.widgets.history import HistoryPanel
 from console.tui.widgets.keybar import KeyBar
@@ -82,10 +81,6 @@ class MigrationConsoleApp(App[int]):
         self.selected: str | None = None
         self.runs = RunController(self)
         self.last_result: ev.RunResult | None = None
-        self.doctor_report: Any = None
-        self.active = "migrations"  # the panel shown (tabs) or focused (dashboard)
-        self.side = "checklist"  # the dashboard's left panel under the migrations
-        self.dashboard = False
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -99,7 +94,7 @@ class MigrationConsoleApp(App[int]):
     def on_mount(self) -> None:
         # Objects alive after start-up never need collecting: keep full GC passes short.
         self.call_after_refresh(gc.freeze)
-        self.fit(self.size.width, self.size.height)
+        self.query_one(Body).fit(self.size.width, self.size.height)
         self.query_one("#migrations-table").focus()
         # The first frame first; then the database: overview, doctor, history, runs.
         self.call_after_refresh(self._start)
@@ -107,18 +102,14 @@ class MigrationConsoleApp(App[int]):
     def _start(self) -> None:
         self.load_overview()
         if self.doctor_at_start:
-            self.run_doctor()
+            self.query_one(Banner).run_doctor()
         self.query_one(HistoryPanel).load()
         if not self.service.read_only:
-            self.check_runs()
+            self.runs.check()
         self.query_one(BlockersPanel).start(self.refresh_s, self.start_refresh)
 
     def on_resize(self, event: events.Resize) -> None:
-        self.fit(event.size.width, event.size.height)
-
-    def fit(self, width: int, height: int) -> None:
-        self.dashboard = is_dashboard(width, height)
-        self.query_one(Body).show_panels(self.active, self.side, self.dashboard)
+        self.query_one(Body).fit(event.size.width, event.size.height)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """--read-only: monitoring only, every action that changes the database hidden."""
@@ -192,59 +183,27 @@ class MigrationConsoleApp(App[int]):
 
     # -- navigation ------------------------------------------------------------------------
 
-    def action_show_tab(self, tab: str) -> None:
-        self._remember_focus()  # before hiding a panel moves the focus around in it
-        self.active = tab
-        if tab in SIDE:
-            self.side = tab
-        self.query_one(Body).show_panels(self.active, self.side, self.dashboard)
-        tabs = self.query_one(Tabs)
-        if tabs.active != tab:
-            tabs.active = tab
-        self.call_after_refresh(self._focus_panel, tab)
+    @property
+    def active(self) -> str:
+        return self.query_one(Body).active
 
-    def _focus_panel(self, tab: str) -> None:
-        """Keyboard first: the panel's widget the operator used last, else its first."""
-        if self.active != tab:
-            return  # a later switch already happened: do not pull the focus back
-        panel = self.query_one(f"#{tab}")
-        last = getattr(panel, "last_focus", None)
-        if last is not None and last.is_attached and last.focusable:
-            last.focus(scroll_visible=False)
-            return
-        for widget in panel.query("*"):
-            if widget.focusable:
-                widget.focus(scroll_visible=False)
-                return
+    @property
+    def dashboard(self) -> bool:
+        return self.query_one(Body).dashboard
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(Body).show(tab)
+
+    @on(Body.Shown)
+    def shown(self, event: Body.Shown) -> None:
+        tabs = self.query_one(Tabs)
+        if tabs.active != event.panel:
+            tabs.active = event.panel
 
     @on(Tabs.TabActivated)
     def tab_chosen(self, event: Tabs.TabActivated) -> None:
-        key = str(event.tab.id)
-        if key != self.active:
-            self.action_show_tab(key)
-
-    def _panel_of(self, widget: Widget | None) -> Widget | None:
-        for node in widget.ancestors_with_self if widget is not None else ():
-            if isinstance(node, Widget) and node.id in TITLES and node.has_class("panel"):
-                return node
-        return None
-
-    def _remember_focus(self) -> None:
-        panel = self._panel_of(self.focused)
-        if panel is not None:
-            panel.last_focus = self.focused  # type: ignore[attr-defined]
-
-    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        """Remember, per panel, where the focus was; on a dashboard, the focused panel is
-        the active one (its tab lights up)."""
-        node = self._panel_of(event.widget)
-        if node is not None and (self.dashboard or node.id == self.active):
-            node.last_focus = event.widget  # type: ignore[attr-defined]
-            if self.dashboard and self.active != node.id:
-                self.active = str(node.id)
-                if node.id in SIDE:
-                    self.side = str(node.id)
-                self.query_one(Tabs).active = str(node.id)
+        if str(event.tab.id) != self.active:
+            self.action_show_tab(str(event.tab.id))
 
     @on(MigrationsPanel.Chosen)
     def choose(self, event: MigrationsPanel.Chosen) -> None:
@@ -267,37 +226,19 @@ class MigrationConsoleApp(App[int]):
 
     # -- what the database says ----------------------------------------------------------------
 
-    @work(group="overview", exclusive=True, exit_on_error=False)
-    async def load_overview(self) -> None:
-        panel = self.query_one(MigrationsPanel)
-        try:
-            overview = await self.service.overview()
-            rows = await self.service.statuses()
-        except ConsoleError as exc:
-            self.report(exc, banner=True)
-            return
-        railway = f" · railway {overview.railway_text}" if overview.railway_text else ""
-        self.query_one("#topbar", Static).update(
-            f"{self.service.settings.place} · PostgreSQL {overview.version}{railway}"
-        )
-        panel.show_overview(overview)
-        panel.show(rows)
-        if self.selected is None and rows:
-            self.select(rows[0].name)
+    def load_overview(self) -> None:
+        self.query_one(MigrationsPanel).load()
 
-    @work(group="doctor", exclusive=True, exit_on_error=False)
-    async def run_doctor(self) -> None:
-        """The connection doctor at start: what it found goes to the banner (e: details)."""
-        try:
-            report = await self.service.doctor()
-        except ConsoleError as exc:
-            self.report(exc)
-            return
-        self.doctor_report = report
-        findings = [Finding(c.summary, c.fix) for c in report.failures]
-        findings += [Finding(c.summary, c.fix, severe=False) for c in report.warnings]
-        if findings:
-            self.query_one(Banner).doctor(findings)
+    def show_place(self, version: str, railway: str) -> None:
+        """The top bar: which database on which host, the server's version, Railway's names."""
+        where = f" · railway {railway}" if railway else ""
+        self.query_one("#topbar", Static).update(
+            f"{self.service.settings.place} · PostgreSQL {version}{where}"
+        )
+
+    @property
+    def doctor_report(self) -> object:
+        return self.query_one(Banner).report
 
     def refresh_blockers(self) -> None:
         self.query_one(BlockersPanel).refresh_now()
@@ -326,7 +267,7 @@ class MigrationConsoleApp(App[int]):
     def show_comparison(self, name: str) -> None:
         self.query_one(VerifyPanel).show_comparison(self.service.comparison(name))
 
-    # -- run, rollback, cancel, quit: the run controller, one worker per step ---------------------
+    # -- run, rollback, cancel, quit: the run controller does them, each in a worker -----------
 
     @property
     def runner(self) -> ActiveRun | None:
@@ -336,6 +277,9 @@ class MigrationConsoleApp(App[int]):
     @property
     def running(self) -> bool:
         return self.runs.active is not None
+
+    def start_run(self, name: str, action: str) -> None:
+        self.runs.launch(name, action)
 
     def action_run(self) -> None:
         name = self._selected()
@@ -347,54 +291,23 @@ class MigrationConsoleApp(App[int]):
         if name:
             self.start_run(name, "rollback")
 
-    @work(group="run", exit_on_error=False)
-    async def start_run(self, name: str, action: str) -> ev.RunResult | None:
-        return await self.runs.start(name, action)
-
-    @work(group="run", exit_on_error=False)
-    async def follow_found(self, run: ActiveRun, events: AsyncIterator[ev.Event]) -> None:
-        await self.runs.follow(run, events)
-
-    @work(group="runs-check", exclusive=True, exit_on_error=False)
-    async def check_runs(self) -> None:
-        await self.runs.check_at_start()
-
-    @work(group="confirm", exit_on_error=False)
-    async def ask_max_wait(self, e: ev.MaxWaitReached) -> None:
-        await self.runs.answer_max_wait(e)
-
-    def after_run(self, name: str) -> None:
-        self.load_overview()
-        self.query_one(HistoryPanel).load()
-        self.query_one(ChecklistPanel).load(name)
-
-    async def wait_for_run(self) -> None:
-        for worker in self.workers:
-            if worker.group == "run":
-                await worker.wait()
-
     def action_cancel_run(self) -> None:
         if not self.running:
             self.notify("No migration is running.", severity="warning")
             return
-        self.confirm_cancel()
-
-    @work(group="confirm", exit_on_error=False)
-    async def confirm_cancel(self) -> None:
-        await self.runs.cancel()
+        self.runs.ask_cancel()
 
     async def action_quit(self) -> None:
         if not self.running:
             await self.service.close()
             self.exit(0)
             return
-        self.confirm_quit()
+        self.runs.ask_quit()
 
-    @work(group="confirm", exit_on_error=False)
-    async def confirm_quit(self) -> None:
-        await self.runs.quit()
-        if self.return_value is not None:
-            await self.service.close()
+    def after_run(self, name: str) -> None:
+        self.load_overview()
+        self.query_one(HistoryPanel).load()
+        self.query_one(ChecklistPanel).load(name)
 
 
 __all__ = ["LIVE", "MigrationConsoleApp"]

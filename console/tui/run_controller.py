@@ -60,6 +60,38 @@ class RunController:
     def panel(self) -> RunPanel:
         return self.app.query_one(RunPanel)
 
+    # -- in workers: the App's keys land here ----------------------------------------------
+
+    def launch(self, name: str, action: str) -> None:
+        self.app.run_worker(self.start(name, action), group="run", exit_on_error=False)
+
+    def follow_in_worker(self, run: ActiveRun, events: AsyncIterator[ev.Event]) -> None:
+        self.app.run_worker(self.follow(run, events), group="run", exit_on_error=False)
+
+    def check(self) -> None:
+        self.app.run_worker(
+            self.check_at_start(), group="runs-check", exclusive=True, exit_on_error=False
+        )
+
+    def ask(self, e: ev.MaxWaitReached) -> None:
+        self.app.run_worker(self.answer_max_wait(e), group="confirm", exit_on_error=False)
+
+    def ask_cancel(self) -> None:
+        self.app.run_worker(self.cancel(), group="confirm", exit_on_error=False)
+
+    def ask_quit(self) -> None:
+        self.app.run_worker(self._quit_and_close(), group="confirm", exit_on_error=False)
+
+    async def _quit_and_close(self) -> None:
+        await self.quit()
+        if self.app.return_value is not None:
+            await self.service.close()
+
+    async def wait(self) -> None:
+        for worker in self.app.workers:
+            if worker.group == "run":
+                await worker.wait()
+
     # -- starting ------------------------------------------------------------------------
 
     async def start(
@@ -108,7 +140,7 @@ class RunController:
                 if isinstance(e, ev.MaxWaitReached) and e.asking:
                     # Asked in a worker, after a replayed log has been read to its end:
                     # a question the run has moved past is not put to the operator.
-                    self.app.ask_max_wait(e)
+                    self.ask(e)
                 if isinstance(e, ev.RunFinished):
                     result = e.result
                 elif isinstance(e, ev.RunRefused):
@@ -173,7 +205,7 @@ class RunController:
                     if remote
                     else control.follow_record(r)
                 )
-                self.app.follow_found(run, events)
+                self.follow_in_worker(run, events)
             elif state.interrupted:
                 await self.recover(state)
 
@@ -288,7 +320,7 @@ class RunController:
             self.app.exit(0)
             return
         await self._send(run, "cancel")
-        await self.app.wait_for_run()
+        await self.wait()
         self.app.exit(130)
 
 

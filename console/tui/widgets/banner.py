@@ -10,7 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual import work
 from textual.widgets import Static
+
+from console.core.errors import ConsoleError
+from console.tui.widgets.panel import Panel
 
 CONNECTION, DOCTOR = "connection", "doctor"
 
@@ -22,9 +26,10 @@ class Finding:
     severe: bool = True  # a failure (red) rather than a warning (yellow)
 
 
-class Banner(Static):
+class Banner(Panel, Static):
     def __init__(self) -> None:
         super().__init__("", id="banner")
+        self.report: object = None  # the doctor's report, once it has run
         self.kind = ""
         self.findings: list[Finding] = []
         self.expanded = False
@@ -44,6 +49,20 @@ class Banner(Static):
     def doctor(self, findings: list[Finding]) -> None:
         if self.kind != CONNECTION:  # a lost connection matters more, and clears itself
             self._show(DOCTOR, findings)
+
+    @work(group="doctor", exclusive=True, exit_on_error=False)
+    async def run_doctor(self) -> None:
+        """The connection doctor at start: failures, then warnings, here (e: details)."""
+        try:
+            report = await self.service.doctor()
+        except ConsoleError as exc:
+            self.console.report(exc)
+            return
+        self.report = report
+        findings = [Finding(c.summary, c.fix) for c in report.failures]
+        findings += [Finding(c.summary, c.fix, severe=False) for c in report.warnings]
+        if findings:
+            self.doctor(findings)
 
     def toggle(self) -> None:
         self.expanded = not self.expanded

@@ -9,8 +9,11 @@ live; every panel keeps its place in the tree, only what is shown changes.
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widget import Widget
 
 from console.tui.widgets.blockers import BlockersPanel
 from console.tui.widgets.checklist import ChecklistPanel
@@ -36,10 +39,26 @@ DASHBOARD = (160, 45)  # the smallest terminal that gets the dashboard
 
 
 def is_dashboard(width: int, height: int) -> bool:
+    """Whether a terminal this size gets the dashboard."""
     return width >= DASHBOARD[0] and height >= DASHBOARD[1]
 
 
 class Body(Horizontal):
+    """The panels and which of them show; it remembers, per panel, where the focus was."""
+
+    class Shown(Message):
+        """The active panel changed (the tab strip follows)."""
+
+        def __init__(self, panel: str) -> None:
+            super().__init__()
+            self.panel = panel
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.active = "migrations"  # the panel shown (tabs) or focused (dashboard)
+        self.side = "checklist"  # the dashboard's panel under the migrations
+        self.dashboard = False
+
     def compose(self) -> ComposeResult:
         with Vertical(id="side"):
             yield MigrationsPanel(id="migrations", classes="panel")
@@ -55,11 +74,64 @@ class Body(Horizontal):
         for key, title in TITLES.items():
             self.query_one(f"#{key}").border_title = title
 
-    def show_panels(self, active: str, side: str, dashboard: bool) -> None:
-        """Show the active panel (tabs), or the dashboard with ``side`` on the left."""
-        shown = {"migrations", side, *LIVE} if dashboard else {active}
-        self.set_class(dashboard, "-dashboard")
+    def fit(self, width: int, height: int) -> None:
+        """Tabs or dashboard, for a terminal of this size."""
+        self.dashboard = is_dashboard(width, height)
+        self._arrange()
+
+    def show(self, panel: str) -> None:
+        """Bring a panel forward (tabs) or put the focus in it (dashboard)."""
+        self._remember_focus()  # before hiding a panel moves the focus around in it
+        self._activate(panel)
+        self._arrange()
+        self.call_after_refresh(self._focus, panel)
+
+    def _activate(self, panel: str) -> None:
+        if panel != self.active:
+            self.post_message(self.Shown(panel))
+        self.active = panel
+        if panel in SIDE:
+            self.side = panel
+
+    def _arrange(self) -> None:
+        shown = {"migrations", self.side, *LIVE} if self.dashboard else {self.active}
+        self.set_class(self.dashboard, "-dashboard")
         for key in PANELS:
             self.query_one(f"#{key}").display = key in shown
         self.query_one("#side").display = bool(shown - set(LIVE))
         self.query_one("#live").display = bool(shown & set(LIVE))
+
+    def _focus(self, panel: str) -> None:
+        """Keyboard first: the panel's widget the operator used last, else its first."""
+        if self.active != panel:
+            return  # a later switch already happened: do not pull the focus back
+        widget = self.query_one(f"#{panel}")
+        last = getattr(widget, "last_focus", None)
+        if last is not None and last.is_attached and last.focusable:
+            last.focus(scroll_visible=False)
+            return
+        for child in widget.query("*"):
+            if child.focusable:
+                child.focus(scroll_visible=False)
+                return
+
+    def _panel_of(self, widget: Widget | None) -> Widget | None:
+        for node in widget.ancestors_with_self if widget is not None else ():
+            if isinstance(node, Widget) and node.id in TITLES and node.has_class("panel"):
+                return node
+        return None
+
+    def _remember_focus(self) -> None:
+        focused = self.app.focused
+        panel = self._panel_of(focused)
+        if panel is not None:
+            panel.last_focus = focused  # type: ignore[attr-defined]
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Remember where the focus is; on a dashboard, the focused panel is the active one."""
+        panel = self._panel_of(event.widget)
+        if panel is None or not (self.dashboard or panel.id == self.active):
+            return
+        panel.last_focus = event.widget  # type: ignore[attr-defined]
+        if self.dashboard:
+            self._activate(str(panel.id))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from console.core.errors import ConsoleError
 from console.core.service import Overview
 from console.core.status import MigrationStatus
+from console.tui.widgets.panel import Panel
 from console.tui.widgets.table_sync import sync_rows
 
 STATE_STYLE = {
@@ -22,7 +25,9 @@ STATE_STYLE = {
 }
 
 
-class MigrationsPanel(Vertical):
+class MigrationsPanel(Panel, Vertical):
+    """Every migration file and its state; loading it also names the server up top."""
+
     class Chosen(Message):
         def __init__(self, name: str) -> None:
             super().__init__()
@@ -36,6 +41,20 @@ class MigrationsPanel(Vertical):
         table.add_columns("migration", "state", "detail", "last run")
         yield table
         yield Static("enter: open checklist · r: run · b: rollback · v: verify", classes="hint")
+
+    @work(group="overview", exclusive=True, exit_on_error=False)
+    async def load(self) -> None:
+        try:
+            overview = await self.service.overview()
+            rows = await self.service.statuses()
+        except ConsoleError as exc:
+            self.console.report(exc, banner=True)
+            return
+        self.console.show_place(overview.version, overview.railway_text)
+        self.show_overview(overview)
+        self.show(rows)
+        if self.console.selected is None and rows:
+            self.console.select(rows[0].name)
 
     def show_overview(self, o: Overview) -> None:
         railway = f" · railway {o.railway_text}" if o.railway_text else ""
