@@ -13,32 +13,61 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
-
-from console.core import checklist, measure, usage, waits
-from console.core import events as ev
-from console.core.doctor import DoctorReport, diagnose
 from console.core.errors import ConnectError, ConsoleError, ExitCode
-from console.core.history import HistoryData, HistoryStore, open_runs
-from console.core.migration_file import list_migrations, parse_migration, resolve_migration
-from console.core.model import DOWN, UP, Migration, MigrationPlan
-from console.core.plan import plan_migration
-from console.core.run import RunOptions, control, recovery
-from console.core.run.options import ASK
-from console.core.run.process import Launched, launch
-from console.core.run.remote import follow_from_database
+from console.core.run.options import ASK, RunOptions
 from console.core.settings import ConnectionSettings, railway_context
-from console.core.status import MigrationStatus, statuses
-from console.core.verify import VerifyReport, verify_on
-from console.db import activity, catalog
-from console.db.connect import MONITOR, close_quietly, connect
+from console.lazy import lazy
 
-Session = activity.Session  # what the faces see of pg_stat_activity
-WaitReport = waits.WaitReport
+if TYPE_CHECKING:
+    import asyncpg
+    import asyncpg as pg
 
-LOST = (asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError, OSError, TimeoutError)
+    from console.core import checklist, measure, model, plan, status, usage, waits
+    from console.core import doctor as doctor
+    from console.core import events as ev
+    from console.core import history as hist
+    from console.core import migration_file as migration_file
+    from console.core import verify as verify_
+    from console.core.doctor import DoctorReport
+    from console.core.history import HistoryData
+    from console.core.model import Migration, MigrationPlan
+    from console.core.run import control, process, recovery, remote
+    from console.core.run.process import Launched
+    from console.core.status import MigrationStatus
+    from console.core.verify import VerifyReport
+    from console.core.waits import WaitReport
+    from console.db import activity, catalog
+    from console.db import connect as db
+    from console.db.activity import Session
+else:
+    # Imported when first used: the console draws its first frame before it needs them.
+    checklist = lazy("console.core.checklist")
+    measure = lazy("console.core.measure")
+    usage = lazy("console.core.usage")
+    waits = lazy("console.core.waits")
+    doctor = lazy("console.core.doctor")
+    hist = lazy("console.core.history")
+    migration_file = lazy("console.core.migration_file")
+    plan = lazy("console.core.plan")
+    model = lazy("console.core.model")
+    control = lazy("console.core.run.control")
+    recovery = lazy("console.core.run.recovery")
+    process = lazy("console.core.run.process")
+    remote = lazy("console.core.run.remote")
+    status = lazy("console.core.status")
+    verify_ = lazy("console.core.verify")
+    activity = lazy("console.db.activity")
+    catalog = lazy("console.db.catalog")
+    db = lazy("console.db.connect")
+    pg = lazy("asyncpg")
+
+__all__ = ["ConnectionLost", "ConsoleService", "Overview", "Session", "WaitReport"]
+
+
+def _lost() -> tuple[type[BaseException], ...]:
+    return (pg.InterfaceError, pg.ConnectionDoesNotExistError, OSError, TimeoutError)
 
 
 def _is_disconnect(exc: asyncpg.PostgresError) -> bool:
@@ -78,7 +107,7 @@ class ConsoleService:
     ):
         self.settings = settings
         self.migrations_dir = migrations_dir
-        self.store = HistoryStore(history_path)
+        self.history_path = history_path
         self.operator = operator
         self.environment = railway_context() if environment is None else environment
         self.read_only = read_only
@@ -87,6 +116,14 @@ class ConsoleService:
         self.active_pid: int | None = None  # its migration session, once it has started
         self._mon: asyncpg.Connection | None = None
         self._mon_lock = asyncio.Lock()
+
+    @property
+    def store(self) -> hist.HistoryStore:
+        """history.toml (opened when first used)."""
+        store = self.__dict__.get("_store")
+        if store is None:
+            store = self.__dict__["_store"] = hist.HistoryStore(self.history_path)
+        return store
 
     # -- the monitor session -----------------------------------------------------------
 
@@ -101,7 +138,7 @@ class ConsoleService:
 
     async def _monitor(self) -> asyncpg.Connection:
         if self._mon is None or self._mon.is_closed():
-            self._mon = await connect(self.settings, MONITOR, read_only=self.read_only)
+            self._mon = await db.connect(self.settings, db.MONITOR, read_only=self.read_only)
         return self._mon
 
     async def with_monitor(self, fn: Callable[[asyncpg.Connection], Any]) -> Any:
@@ -111,9 +148,9 @@ class ConsoleService:
             try:
                 conn = await self._monitor()
                 return await fn(conn)
-            except LOST as exc:
+            except _lost() as exc:
                 raise self._lost(exc) from None
-            except asyncpg.PostgresError as exc:
+            except pg.PostgresError as exc:
                 if _is_disconnect(exc):
                     raise self._lost(exc) from None
                 raise ConsoleError(
@@ -134,7 +171,7 @@ class ConsoleService:
         )
 
     async def close(self) -> None:
-        await close_quietly(self._mon)
+        await db.close_quietly(self._mon)
         self._mon = None
 
     # -- reads ------------------------------------------------------------------------------
@@ -147,7 +184,7 @@ class ConsoleService:
     async def statuses(self) -> list[MigrationStatus]:
         history = self.store.load()
         result: list[MigrationStatus] = await self.with_monitor(
-            lambda c: statuses(c, self.migrations_dir, history)
+            lambda c: status.statuses(c, self.migrations_dir, history)
         )
         return result
 
@@ -239,7 +276,7 @@ class ConsoleService:
         migration = self.migration(name)
 
         async def go(conn: asyncpg.Connection) -> VerifyReport:
-            return await verify_on(conn, migration, self.settings.display)
+            return await verify_.verify_on(conn, migration, self.settings.display)
 
         result: VerifyReport = await self.with_monitor(go)
         return result
@@ -247,18 +284,22 @@ class ConsoleService:
     async def doctor(self) -> DoctorReport:
         """The connection doctor's checks for every readable migration file."""
         migrations = []
-        for path in list_migrations(self.migrations_dir):
+        for path in migration_file.list_migrations(self.migrations_dir):
             try:
-                migrations.append(parse_migration(path))
+                migrations.append(migration_file.parse_migration(path))
             except ConsoleError:
                 continue
-        return await diagnose(self.settings, migrations, os.environ)
+        return await doctor.diagnose(self.settings, migrations, os.environ)
 
     def migration(self, name: str) -> Migration:
-        return parse_migration(resolve_migration(name, self.migrations_dir))
+        return migration_file.parse_migration(
+            migration_file.resolve_migration(name, self.migrations_dir)
+        )
 
     def plan(self, name: str, action: str = "run") -> MigrationPlan:
-        return plan_migration(self.migration(name), DOWN if action == "rollback" else UP)
+        return plan.plan_migration(
+            self.migration(name), model.DOWN if action == "rollback" else model.UP
+        )
 
     def history(self) -> HistoryData:
         return self.store.load()
@@ -306,12 +347,12 @@ class ConsoleService:
                 request, skip=recovery.resume_skips(resume), resumes=resume.record.run_id
             )
             recovery.close_as_resumed(self.store, resume, self.operator, request.run_id)
-        return launch(self.settings, request, fork=False)
+        return process.launch(self.settings, request, fork=False)
 
     async def open_runs(self) -> list[recovery.RunState]:
         """Runs recorded as running: in progress (here or elsewhere) or interrupted."""
         history = self.store.load()
-        records = open_runs(history)
+        records = hist.open_runs(history)
         if not records:
             return []
 
@@ -322,7 +363,7 @@ class ConsoleService:
         return result
 
     def follow_remote(self, name: str, action: str) -> AsyncIterator[ev.Event]:
-        return follow_from_database(self.settings, name, action, self.migrations_dir)
+        return remote.follow_from_database(self.settings, name, action, self.migrations_dir)
 
     async def send(self, run: control.RunRef, what: str) -> str:
         """cancel / keep / give_up, to the runner; recorded as the operator's action."""
@@ -333,12 +374,12 @@ class ConsoleService:
         """Wait for an interrupted run's orphaned statement (its own session: it can take
         hours), then record what the database shows."""
         self._refuse_read_only()
-        conn = await connect(self.settings, MONITOR, state.record.migration)
+        conn = await db.connect(self.settings, db.MONITOR, state.record.migration)
         try:
             async for e in recovery.adopt(conn, self.store, state, self.operator):
                 yield e
         finally:
-            await close_quietly(conn)
+            await db.close_quietly(conn)
 
     def mark_interrupted(self, state: recovery.RunState, note: str) -> None:
         self._refuse_read_only()

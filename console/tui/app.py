@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import events, on
@@ -22,8 +22,10 @@ from textual.widgets import Input, Static, Tab, Tabs
 from console.core import events as ev
 from console.core.errors import ConsoleError
 from console.core.run import RunOptions
-from console.core.service import ConsoleService, Session
 from console.tui.run_controller import ActiveRun, RunController
+
+if TYPE_CHECKING:
+    from console.core.service import ConsoleService, Session
 from console.tui.widgets.banner import Banner
 from console.tui.widgets.blockers import BlockersPanel
 from console.tui.widgets.body import LIVE, PANELS, TITLES, Body

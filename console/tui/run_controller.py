@@ -17,16 +17,21 @@ from typing import TYPE_CHECKING
 from console.core import events as ev
 from console.core.durations import duration
 from console.core.errors import ConsoleError
-from console.core.model import MigrationPlan
-from console.core.run import control, recovery
-from console.core.run.process import Launched, this_host
+from console.core.run.pids import this_host
+from console.lazy import lazy
 from console.tui.dialogs.choice import Choice, ChoiceModal
 from console.tui.dialogs.confirm import ConfirmModal
 from console.tui.widgets.run_log import RunPanel
 
 if TYPE_CHECKING:
+    from console.core.model import MigrationPlan
+    from console.core.run import control, recovery
+    from console.core.run.process import Launched
     from console.core.service import ConsoleService
     from console.tui.app import MigrationConsoleApp
+else:
+    control = lazy("console.core.run.control")
+    recovery = lazy("console.core.run.recovery")
 
 
 @dataclass

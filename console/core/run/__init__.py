@@ -13,8 +13,29 @@ process   the runner process; following its event log
 recovery  runs whose runner went away: adopt, resume, mark
 """
 
-from console.core.run.execute import RunRequest, execute_run, exit_code
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from console.core.run.options import RunOptions
-from console.core.run.runner import MigrationRunner
+
+if TYPE_CHECKING:
+    from console.core.run.execute import RunRequest, execute_run, exit_code
+    from console.core.run.runner import MigrationRunner
 
 __all__ = ["MigrationRunner", "RunOptions", "RunRequest", "execute_run", "exit_code"]
+# The engine (asyncpg, the SQL parser) is imported when first used, not with the package:
+# `from console.core.run import RunOptions` must stay cheap for the console's first frame.
+_LAZY = {
+    "MigrationRunner": "console.core.run.runner",
+    "RunRequest": "console.core.run.execute",
+    "execute_run": "console.core.run.execute",
+    "exit_code": "console.core.run.execute",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(name)

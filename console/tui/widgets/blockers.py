@@ -25,14 +25,17 @@ from textual.widgets import DataTable, Static
 
 from console.core.durations import short
 from console.core.errors import ConsoleError
-
-if TYPE_CHECKING:
-    from console.tui.run_controller import ActiveRun
-from console.core.service import Session, WaitReport
-from console.core.waits import describe
+from console.lazy import lazy
 from console.tui.dialogs.confirm import ConfirmModal
 from console.tui.widgets.panel import Panel
 from console.tui.widgets.table_sync import sync_rows
+
+if TYPE_CHECKING:
+    from console.core import waits
+    from console.core.service import Session, WaitReport
+    from console.tui.run_controller import ActiveRun
+else:
+    waits = lazy("console.core.waits")
 
 # In order of what matters while a migration waits; the rest to the right (the
 # table scrolls sideways, and the line under it describes the selected session).
@@ -49,7 +52,7 @@ COLUMNS = (
     "user",
     "client",
 )
-MaySignal = Callable[[Session], tuple[bool, str]]
+MaySignal = Callable[["Session"], tuple[bool, str]]
 
 
 def _age(seconds: float | None) -> str:
@@ -174,7 +177,7 @@ class BlockersPanel(Panel, Vertical):
         lines = lines[:4]
         selected = self.selected_session
         if selected is not None:  # the columns off screen, for the selected row
-            lines.append(f"selected: {describe(selected)}")
+            lines.append(f"selected: {waits.describe(selected)}")
             if not self.read_only:
                 allowed, why = self.may_signal(selected)
                 if not allowed:

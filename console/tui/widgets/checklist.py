@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -18,10 +19,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from console.core.checklist import ItemDef, ItemState
 from console.core.errors import ConsoleError
 from console.tui.dialogs.signoff import SignOffModal
 from console.tui.widgets.panel import Panel
+
+if TYPE_CHECKING:
+    from console.core.checklist import ItemDef, ItemState
 
 ICON = {"pending": "○", "running": "◐", "done": "●", "failed": "✗", "skipped": "–"}
 STYLE = {"done": "green", "failed": "bold red", "running": "yellow", "skipped": "dim"}

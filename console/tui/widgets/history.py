@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Label
 
 from console.core.errors import ConsoleError
-from console.core.history import HistoryData, actions
 from console.core.narrate import duration
+from console.lazy import lazy
 from console.tui.widgets.panel import Panel
+
+if TYPE_CHECKING:
+    from console.core import history
+    from console.core.history import HistoryData
+else:
+    history = lazy("console.core.history")
 
 
 class HistoryPanel(Panel, Vertical):
@@ -63,7 +71,7 @@ class HistoryPanel(Panel, Vertical):
             )
         acts = self.query_one("#history-actions", DataTable)
         acts.clear()
-        for a in actions(data):
+        for a in history.actions(data):
             acts.add_row(
                 f"{a.at:%Y-%m-%d %H:%M:%S}" if a.at else "-",
                 a.what,

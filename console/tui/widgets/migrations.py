@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -10,10 +12,12 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from console.core.errors import ConsoleError
-from console.core.service import Overview
-from console.core.status import MigrationStatus
 from console.tui.widgets.panel import Panel
 from console.tui.widgets.table_sync import sync_rows
+
+if TYPE_CHECKING:
+    from console.core.service import Overview
+    from console.core.status import MigrationStatus
 
 STATE_STYLE = {
     "applied": "green",

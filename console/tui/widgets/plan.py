@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from console.core.errors import ConsoleError
-from console.core.model import MigrationPlan
 from console.tui.widgets.panel import Panel
+
+if TYPE_CHECKING:
+    from console.core.model import MigrationPlan
 
 
 class PlanPanel(Panel, Vertical):

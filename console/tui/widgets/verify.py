@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -9,9 +11,15 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from console.core.errors import ConsoleError
-from console.core.measure import QueryComparison, main_access_path
-from console.core.verify import VerifyReport
+from console.lazy import lazy
 from console.tui.widgets.panel import Panel
+
+if TYPE_CHECKING:
+    from console.core import measure
+    from console.core.measure import QueryComparison
+    from console.core.verify import VerifyReport
+else:
+    measure = lazy("console.core.measure")
 
 VERDICT_STYLE = {
     "ok": "green",
@@ -71,7 +79,8 @@ class VerifyPanel(Panel, Vertical):
                 _ms(r.before_ms),
                 _ms(r.after_ms),
                 change,
-                f"{main_access_path(r.before_paths)} → {main_access_path(r.after_paths)}",
+                f"{measure.main_access_path(r.before_paths)} → "
+                f"{measure.main_access_path(r.after_paths)}",
             )
 
     def show(self, report: VerifyReport) -> None:
