@@ -1,15 +1,26 @@
-"""`migration-console demo`: the embedded PostgreSQL 18, seeded, and the console on it."""
+"""`migration-console demo`: the embedded PostgreSQL 18, seeded, and the console on it.
+
+Also its rehearsals (`--scenario NAME`, `--stop-scenarios`) and `--stop`. Without a
+`migrations/` folder around it (an installed wheel, any folder), the demo uses the
+migration and history the package ships, copied into its state folder, and the
+commands it prints name them, so they work from any folder.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import sys
+from pathlib import Path
 
 import asyncpg
 from rich.markup import escape
 
 from console.cli.render import out
 from console.core.errors import BadInput, ExitCode
+from console.demo import files as demo_files
+from console.demo import scenarios
 from console.demo.server import (
     ADMIN_DATABASE,
     DEMO_DATABASE,
@@ -19,15 +30,32 @@ from console.demo.server import (
     seed_database,
 )
 
+MIGRATION = "add_composite_indexes_20251123"
+
 
 async def run_demo(ns: argparse.Namespace) -> int:
-
+    state = demo_state_dir()
+    if getattr(ns, "stop", False) and ns.reset:
+        raise BadInput(
+            "--stop and --reset do not go together.",
+            "`demo --stop` stops the server and keeps its data; `demo --reset` throws the data "
+            "away and starts over.",
+        )
+    if getattr(ns, "stop", False):
+        return stop_demo(state)
+    if getattr(ns, "stop_scenarios", False):
+        _say_ended(scenarios.stop(state_dir=state), none="No rehearsal is running.")
+        return ExitCode.OK
+    scenario = getattr(ns, "scenario", None)
+    if scenario is not None:  # refused before anything starts
+        scenarios.check_name(scenario)
+        scenarios.refuse_if_running(scenario, state)
     rows = int(ns.rows)
     if rows < 1:
         raise BadInput("--rows must be at least 1.", "For example: --rows 100000.")
-    state = demo_state_dir()
     server = DemoServer()
     if ns.reset:
+        _say_ended(scenarios.stop(state_dir=state))
         server.reset(state)
     out.print(f"Starting the embedded PostgreSQL 18 in {escape(str(state))} …")
     server.start(state, keep_running=True)
@@ -37,24 +65,110 @@ async def run_demo(ns: argparse.Namespace) -> int:
         await create_database(admin_url, DEMO_DATABASE, drop_existing=True)
         await seed_database(url, rows)
     out.print(f"The demo database is ready: {escape(url)}\n")
+    if scenario is not None:
+        return start_rehearsal(url, scenario, state)
+    flags = _use_packaged_files(ns, state, fresh_history=bool(ns.reset))
     from console.cli.commands import cmd_console, cmd_status
 
     if sys.stdin.isatty() and sys.stdout.isatty() and not getattr(ns, "no_tui", False):
         ns.database_url = url
-        return await cmd_console(ns)
+        code = await cmd_console(ns)
+        _say_still_running(state)
+        return code
 
     status_ns = argparse.Namespace(**{k: v for k, v in vars(ns).items() if k != "json"})
     status_ns.database_url = url
     await cmd_status(status_ns)
+    where = " (from any folder)" if flags else ""
+    lines = [
+        f"export DATABASE_URL={shlex.quote(url)}",
+        *(f"migration-console {cmd} {MIGRATION}{flags}" for cmd in ("plan", "run", "verify")),
+    ]
+    out.print(f"\nPoint the other commands at it{where}:")
+    out.print("\n".join(f"  {escape(line)}" for line in lines), soft_wrap=True)
     out.print(
-        "\nPoint the other commands at it:\n"
-        f"  export DATABASE_URL='{escape(url)}'\n"
-        "  migration-console plan add_composite_indexes_20251123\n"
-        "  migration-console run add_composite_indexes_20251123\n"
-        "  migration-console verify add_composite_indexes_20251123\n"
-        "The server keeps running in the background; `demo --reset` starts over."
+        "Practise a hang: `migration-console demo --scenario NAME` "
+        f"({', '.join(scenarios.SCENARIOS)}).\n"
+        "The server keeps running in the background: `migration-console demo --stop` stops "
+        "it, `--reset` starts over."
     )
     return ExitCode.OK
+
+
+def _use_packaged_files(ns: argparse.Namespace, state: Path, *, fresh_history: bool) -> str:
+    """Point ``ns`` at the packaged migration and history unless the operator has a
+    migrations folder; return the options the printed commands need (or "")."""
+    flags = ""
+    if not demo_files.project_has_migrations(getattr(ns, "migrations", None)):
+        installed = demo_files.install(state, fresh_history=fresh_history)
+        ns.migrations = installed.migrations
+        if not (getattr(ns, "history", None) or os.environ.get(demo_files.HISTORY_ENV)):
+            ns.history = installed.history
+    for option in ("migrations", "history"):
+        value = getattr(ns, option, None)
+        if value is not None:
+            flags += f" --{option} {shlex.quote(str(Path(value).resolve()))}"
+    return flags
+
+
+# -- rehearsals and stopping --------------------------------------------------------------------
+
+
+def start_rehearsal(url: str, name: str, state: Path) -> int:
+    sc = scenarios.SCENARIOS[name]
+    out.print(f"Starting the rehearsal {name}: {escape(sc.title)} …")
+    r = scenarios.start(url, name, state_dir=state)
+    sessions = ", ".join(map(str, r.sessions))
+    out.print(
+        f"It is running: scenario process pid {r.pid}, session pid(s) {sessions}, "
+        f"application_name '{escape(sc.sessions[0].application_name)}'.\n"
+    )
+    out.print(escape(sc.description))
+    out.print("What to look for (in the console: `migration-console demo`):")
+    for line in sc.look_for:
+        out.print(f"  - {escape(line)}")
+    out.print(
+        "\nIt goes on until you end it: from the console (the keys above), with "
+        "`migration-console demo --stop-scenarios`, or with `migration-console demo --stop`, "
+        "which also stops the server."
+    )
+    return ExitCode.OK
+
+
+def stop_demo(state: Path) -> int:
+    _say_ended(scenarios.stop(state_dir=state))
+    pgdata = DemoServer.pgdata_of(state)
+    server = DemoServer()
+    if not server.attach(state):
+        out.print(f"The demo server is not running (its data is in {escape(str(pgdata))}).")
+        return ExitCode.OK
+    server.stop()
+    out.print(
+        f"Stopped the demo server; its data stays in {escape(str(pgdata))}: "
+        "`migration-console demo` starts it again, `migration-console demo --reset` starts over."
+    )
+    return ExitCode.OK
+
+
+def _say_ended(ended: list[scenarios.Running], none: str = "") -> None:
+    for r in ended:
+        out.print(f"Ended the rehearsal {r.name} ({escape(r.title)}, process pid {r.pid}).")
+    if not ended and none:
+        out.print(none)
+
+
+def _say_still_running(state: Path) -> None:
+    live = scenarios.running(state)
+    if live:
+        names = ", ".join(r.name for r in live)
+        out.print(
+            f"Rehearsals still running: {names}; `migration-console demo --stop-scenarios` "
+            "ends them."
+        )
+    out.print(
+        "The demo server keeps running in the background: `migration-console demo` reopens "
+        "the console, `migration-console demo --stop` stops it."
+    )
 
 
 async def _seeded(admin_url: str, url: str) -> bool:

@@ -248,6 +248,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the status and how to connect instead of opening the console",
     )
+    what = p.add_mutually_exclusive_group()
+    what.add_argument(
+        "--scenario",
+        metavar="NAME",
+        help="start a rehearsal hang on the demo database and say what to look for: "
+        "idle-writer (a writer idle in transaction), old-snapshot (an old snapshot on "
+        "another table), lock-queue (an ACCESS EXCLUSIVE holder with a queue behind it), "
+        "long-query (a query running for minutes); it goes on after the command returns",
+    )
+    what.add_argument(
+        "--stop-scenarios", action="store_true", help="end every rehearsal that is running"
+    )
+    what.add_argument(
+        "--stop",
+        action="store_true",
+        help="end the rehearsals and stop the demo server (its data stays)",
+    )
     return parser
 
 

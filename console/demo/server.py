@@ -135,12 +135,30 @@ class DemoServer:
         pg.PostgresServer._instances.pop(server.pgdata, None)
         atexit.unregister(server._cleanup)
 
+    @classmethod
+    def is_up(cls, state_dir: Path | None = None) -> bool:
+        """Whether a server runs on this data folder (started by any process)."""
+        pid_file = cls.pgdata_of(state_dir or demo_state_dir()) / "postmaster.pid"
+        try:
+            pid = int(pid_file.read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return False
+        return _alive(pid)
+
+    def attach(self, state_dir: Path | None = None) -> bool:
+        """Attach to the server if it runs (to stop it); False, starting nothing, if not."""
+        state_dir = state_dir or demo_state_dir()
+        if not self.is_up(state_dir):
+            return False
+        self.start(state_dir, keep_running=True)
+        return True
+
     def reset(self, state_dir: Path | None = None) -> None:
         """Stop the server (if it is running anywhere) and delete its data folder."""
         state_dir = state_dir or self.state_dir or demo_state_dir()
         pgdata = self.pgdata_of(state_dir)
-        if self._server is None and (pgdata / "postmaster.pid").exists():
-            self.start(state_dir, keep_running=True)  # attach, to stop it
+        if self._server is None:
+            self.attach(state_dir)  # to stop it
         self.stop()
         shutil.rmtree(pgdata, ignore_errors=True)
         if pgdata.exists():
