@@ -198,9 +198,11 @@ class MigrationConsoleApp(App[int]):
 
     @on(Body.Shown)
     def shown(self, event: Body.Shown) -> None:
+        # The strip follows the body as it is now, not as the message saw it: two quick
+        # switches would otherwise have the strip and the body chase each other forever.
         tabs = self.query_one(Tabs)
-        if tabs.active != event.panel:
-            tabs.active = event.panel
+        if tabs.active != self.active:
+            tabs.active = self.active
 
     @on(Tabs.TabActivated)
     def tab_chosen(self, event: Tabs.TabActivated) -> None:

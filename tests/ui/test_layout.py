@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
+import pytest
 from textual.widget import Widget
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Tabs
 
 from console.core.history import HistoryStore
+from console.tui.widgets.body import Body
 from console.tui.widgets.checklist import ChecklistItem
 from tests.helpers import ROOT
 from tests.ui.harness import loaded, make_app, until
@@ -120,3 +122,37 @@ async def test_panel_switches_leak_no_widgets(db_url: str, tmp_path: Path) -> No
             await pilot.press(key)
         await pilot.pause()
         assert alive() - before <= 2
+
+
+async def test_dashboard_switches_settle_on_the_panel_asked_for(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hiding the focused side panel moves Textual's focus elsewhere: that stray focus must
+    neither take the panel over nor start the tab strip and the body chasing each other."""
+    app = make_app(db_url, tmp_path, start_refresh=False)
+    shows: list[str] = []
+    original = Body.show
+
+    def counted(self: Body, panel: str) -> None:
+        shows.append(panel)
+        original(self, panel)
+
+    monkeypatch.setattr(Body, "show", counted)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await loaded(app)
+        await until(lambda: len(app.query(ChecklistItem)) == 8)
+        app.query_one("#item-verify", ChecklistItem).focus()
+        await pilot.pause()
+        for panel in ("verify", "run", "plan", "blockers", "history", "checklist"):
+            shows.clear()
+            app.action_show_tab(panel)
+            await until(lambda p=panel: app.active == p and app.query_one(Tabs).active == p)
+            for _ in range(5):
+                await pilot.pause()
+            focused = app.focused
+            assert focused is not None and app.query_one(f"#{panel}") in focused.ancestors, panel
+            assert app.active == panel and app.query_one(Tabs).active == panel
+            asked = len(shows)
+            for _ in range(5):
+                await pilot.pause()
+            assert len(shows) == asked <= 2, (panel, shows[:10])

@@ -58,6 +58,7 @@ class Body(Horizontal):
         self.active = "migrations"  # the panel shown (tabs) or focused (dashboard)
         self.side = "checklist"  # the dashboard's panel under the migrations
         self.dashboard = False
+        self._target: str | None = None  # the panel show() is moving the focus into
 
     def compose(self) -> ComposeResult:
         with Vertical(id="side"):
@@ -82,6 +83,7 @@ class Body(Horizontal):
     def show(self, panel: str) -> None:
         """Bring a panel forward (tabs) or put the focus in it (dashboard)."""
         self._remember_focus()  # before hiding a panel moves the focus around in it
+        self._target = panel
         self._activate(panel)
         self._arrange()
         self.call_after_refresh(self._focus, panel)
@@ -105,6 +107,7 @@ class Body(Horizontal):
         """Keyboard first: the panel's widget the operator used last, else its first."""
         if self.active != panel:
             return  # a later switch already happened: do not pull the focus back
+        self._target = None
         widget = self.query_one(f"#{panel}")
         last = getattr(widget, "last_focus", None)
         if last is not None and last.is_attached and last.focusable:
@@ -129,9 +132,13 @@ class Body(Horizontal):
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         """Remember where the focus is; on a dashboard, the focused panel is the active one."""
+        if event.widget is not self.app.focused:
+            return  # stale: the focus has moved on since
         panel = self._panel_of(event.widget)
         if panel is None or not (self.dashboard or panel.id == self.active):
             return
+        if self._target not in (None, panel.id):
+            return  # hiding a panel pushed the focus here on its way to the one asked for
         panel.last_focus = event.widget  # type: ignore[attr-defined]
         if self.dashboard:
             self._activate(str(panel.id))
