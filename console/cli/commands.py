@@ -403,6 +403,7 @@ async def cmd_console(ns: argparse.Namespace, s: ConnectionSettings | None = Non
         options=run_options(ns),
         notes=_get(ns, "notes") or "",
         debug=bool(_get(ns, "debug")),
+        rehearsals=_get(ns, "rehearsals"),  # set by `demo`: its practice hangs in the palette
     )
     try:
         code = await app.run_async()

@@ -72,6 +72,7 @@ async def run_demo(ns: argparse.Namespace) -> int:
 
     if sys.stdin.isatty() and sys.stdout.isatty() and not getattr(ns, "no_tui", False):
         ns.database_url = url
+        ns.rehearsals = state
         code = await cmd_console(ns)
         _say_still_running(state)
         return code

@@ -22,10 +22,8 @@ from textual.widgets import Input, Static, Tab, Tabs
 from console.core import events as ev
 from console.core.errors import ConsoleError
 from console.core.run import RunOptions
+from console.tui.rehearsals import Rehearsals
 from console.tui.run_controller import ActiveRun, RunController
-
-if TYPE_CHECKING:
-    from console.core.service import ConsoleService, Session
 from console.tui.widgets.banner import Banner
 from console.tui.widgets.blockers import BlockersPanel
 from console.tui.widgets.body import LIVE, PANELS, TITLES, Body
@@ -36,6 +34,11 @@ from console.tui.widgets.migrations import MigrationsPanel
 from console.tui.widgets.plan import PlanPanel
 from console.tui.widgets.run_log import RunPanel
 from console.tui.widgets.verify import VerifyPanel
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from console.core.service import ConsoleService, Session
 
 TABS = PANELS  # the panels, in the order of their keys 1 … 7
 
@@ -71,6 +74,7 @@ class MigrationConsoleApp(App[int]):
         doctor: bool = True,
         notes: str = "",
         debug: bool = False,
+        rehearsals: Path | None = None,
     ) -> None:
         super().__init__()
         self.show_tracebacks = debug  # --debug: a crash shows Textual's traceback (with its locals)
@@ -82,6 +86,8 @@ class MigrationConsoleApp(App[int]):
         self.doctor_at_start = doctor
         self.selected: str | None = None
         self.runs = RunController(self)
+        # The demo's practice hangs, offered only where `demo` opened the console.
+        self.rehearsals = Rehearsals(self, rehearsals) if rehearsals is not None else None
         self.last_result: ev.RunResult | None = None
 
     # -- layout ---------------------------------------------------------------------------
@@ -127,13 +133,15 @@ class MigrationConsoleApp(App[int]):
         yield from super().get_system_commands(screen)
         for i, tab in enumerate(TABS, 1):
             yield SystemCommand(
-                f"Show {tab}",
-                f"Switch to the {tab} panel (key {i})",
+                f"Show {TITLES[tab]}",
+                f"Switch to the {TITLES[tab]} panel (key {i})",
                 lambda t=tab: self.action_show_tab(t),
             )
         yield SystemCommand(
             "Pause blockers", "Pause or resume the live refresh (p)", self.action_blockers
         )
+        if self.rehearsals is not None:
+            yield from self.rehearsals.commands()
         if self.service.read_only:
             return
         yield SystemCommand("Run migration", "Run the selected migration (r)", self.action_run)

@@ -42,6 +42,7 @@ def make_app(
     history: Path | None = None,
     read_only: bool = False,
     doctor: bool | None = None,
+    rehearsals: Path | None = None,
 ) -> MigrationConsoleApp:
     settings = resolve_connection(db_url, env={})
     if display is not None:
@@ -60,6 +61,7 @@ def make_app(
         refresh_s=refresh_s,
         start_refresh=start_refresh,
         doctor=display is None if doctor is None else doctor,  # snapshots: no toasts
+        rehearsals=rehearsals,
     )
     app.animation_level = "none"  # screenshots never catch a colour mid-fade
     return app

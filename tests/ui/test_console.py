@@ -51,7 +51,8 @@ async def test_migrations_screen_loads(db_url: str, tmp_path: Path) -> None:
         assert cell_text(table, NAME, 1) == "pending"
         assert "0 of 4 indexes present" in cell_text(table, NAME, 2)
         overview = str(app.query_one("#overview").render())
-        assert "PostgreSQL" in overview
+        assert overview.startswith("role ") and " · postgresql://" in overview
+        assert "PostgreSQL" in str(app.query_one("#topbar").render())
         await pilot.press("q")
     assert app.return_value == 0
 

@@ -1,8 +1,10 @@
 """The banner under the top bar: one line for what the operator must know now.
 
-A lost connection (cleared when the monitor is back), or what the connection
-doctor found at start: failures first, then warnings. It takes one line, never
-covers the log or a dialog, and ``e`` expands it to every finding with its fix.
+A lost connection (cleared when the monitor is back), a rehearsal of the demo
+and what to look for in it, or what the connection doctor found at start:
+failures first, then warnings. In that order of precedence: the doctor's
+findings come back when the others clear. It takes one line, never covers the
+log or a dialog, and ``e`` expands it to every finding with its fix.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from textual.widgets import Static
 from console.core.errors import ConsoleError
 from console.tui.widgets.panel import Panel
 
-CONNECTION, DOCTOR = "connection", "doctor"
+CONNECTION, REHEARSAL, DOCTOR = "connection", "rehearsal", "doctor"
 
 
 @dataclass(frozen=True)
@@ -33,10 +35,16 @@ class Banner(Panel, Static):
         self.kind = ""
         self.findings: list[Finding] = []
         self.expanded = False
+        self.doctor_findings: list[Finding] = []
+        self.rehearsal_findings: list[Finding] = []
 
     @property
     def has_more(self) -> bool:
-        return len(self.findings) > 1 or any(f.fix for f in self.findings)
+        return len(self.findings) > 1 or self.has_fix
+
+    @property
+    def has_fix(self) -> bool:
+        return any(f.fix for f in self.findings)
 
     def connection(self, text: str) -> None:
         """A lost connection: shown until cleared (it clears itself when the monitor is back)."""
@@ -44,11 +52,29 @@ class Banner(Panel, Static):
 
     def clear_connection(self) -> None:
         if self.kind == CONNECTION:
-            self._show("", [])
+            self._fall_back()
+
+    def rehearsal(self, findings: list[Finding]) -> None:
+        """A demo rehearsal runs: what it made and what to look for."""
+        self.rehearsal_findings = findings
+        if self.kind != CONNECTION:  # a lost connection matters more, and clears itself
+            self._show(REHEARSAL, findings)
+
+    def end_rehearsal(self) -> None:
+        self.rehearsal_findings = []
+        if self.kind == REHEARSAL:
+            self._fall_back()
 
     def doctor(self, findings: list[Finding]) -> None:
-        if self.kind != CONNECTION:  # a lost connection matters more, and clears itself
+        self.doctor_findings = findings
+        if self.kind in ("", DOCTOR):
             self._show(DOCTOR, findings)
+
+    def _fall_back(self) -> None:
+        if self.rehearsal_findings:
+            self._show(REHEARSAL, self.rehearsal_findings)
+        else:
+            self._show(DOCTOR, self.doctor_findings)
 
     @work(group="doctor", exclusive=True, exit_on_error=False)
     async def run_doctor(self) -> None:
@@ -87,7 +113,8 @@ class Banner(Panel, Static):
             more = len(self.findings) - 1
             line = Text(no_wrap=True, overflow="ellipsis")
             if self.has_more:  # the key first: the line is cut at the terminal's width
-                line.append(f"[e: {'+' + str(more) + ', ' if more else ''}fix] ", style="italic")
+                what = ([f"+{more}"] if more else []) + (["fix"] if self.has_fix else [])
+                line.append(f"[e: {', '.join(what)}] ", style="italic")
             line.append(first.text)
             self.update(line)
             return

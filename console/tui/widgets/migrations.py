@@ -62,9 +62,9 @@ class MigrationsPanel(Panel, Vertical):
 
     def show_overview(self, o: Overview) -> None:
         railway = f" · railway {o.railway_text}" if o.railway_text else ""
-        self.query_one("#overview", Static).update(
-            f"{o.database} · PostgreSQL {o.version} · role {o.role}{railway}"
-        )
+        # The top bar names the place and the version; this line adds the role and the
+        # connection string (masked), cut at the panel's width rather than wrapped.
+        self.query_one("#overview", Static).update(f"role {o.role} · {o.database}{railway}")
 
     def show(self, rows: list[MigrationStatus]) -> None:
         table = self.query_one(DataTable)
