@@ -630,7 +630,7 @@ class Phase:
     during_refresh: list[float] = field(default_factory=list)  # keys that overlapped a refresh
     lost: list[str] = field(default_factory=list)
     focus_lost: list[str] = field(default_factory=list)
-    refreshes: list[float] = field(default_factory=list)  # the refresh_blockers worker
+    refreshes: list[float] = field(default_factory=list)  # the Blockers panel's refresh_now worker
     waits_s: list[float] = field(default_factory=list)  # of which ConsoleService.waits
     show_s: list[float] = field(default_factory=list)  # of which BlockersPanel.show
     lags: list[float] = field(default_factory=list)  # a 10 ms sleep's oversleep
@@ -653,6 +653,9 @@ def check_table(app: Any, lo: Load, kind: str) -> list[str]:
     """What is wrong with the Blockers table now (empty: nothing)."""
     from textual.widgets import DataTable
 
+    from console.tui.widgets.blockers import COLUMNS
+
+    tree, blocked_by, waiting = (COLUMNS.index(c) for c in ("", "blocked by", "waiting for"))
     table = app.query_one("#blockers-table", DataTable)
     keys = [str(r.key.value) for r in table.ordered_rows]
     if kind == "quiet":
@@ -667,21 +670,21 @@ def check_table(app: Any, lo: Load, kind: str) -> list[str]:
     cells = {k: [str(c) for c in table.get_row(k)] for k in keys}
     holder = str(lo.holder)
     waiters = [str(p) for p in lo.waiters]
-    bad = [w for w in waiters if w in cells and cells[w][6] != holder]
+    bad = [w for w in waiters if w in cells and cells[w][blocked_by] != holder]
     if bad:
         problems.append(f"{len(bad)} waiter rows not 'blocked by {holder}'")
-    if not all(cells[w][5].startswith("Lock:") for w in waiters if w in cells):
+    if not all(cells[w][waiting].startswith("Lock:") for w in waiters if w in cells):
         problems.append("a waiter row without a Lock wait")
     if kind == "tree":
-        if cells.get(holder, [""])[0] != "● migration" or keys[:1] != [holder]:
-            problems.append("the holder is not the first row, marked '● migration'")
-        marks = Counter(cells[w][0] for w in waiters if w in cells)
-        if marks != Counter({"▼1 queued": len(waiters)}):
+        if cells.get(holder, [""])[tree] != "●" or keys[:1] != [holder]:
+            problems.append("the holder is not the first row, marked '●' (the migration)")
+        marks = Counter(cells[w][tree] for w in waiters if w in cells)
+        if marks != Counter({"▼1": len(waiters)}):
             problems.append(f"waiter tree marks {dict(marks)}")
         if set(keys[1 : 1 + len(waiters)]) != set(waiters):
             problems.append("the waiters do not follow the holder")
     else:
-        marks = Counter(c[0] for c in cells.values() if c[0])
+        marks = Counter(c[tree] for c in cells.values() if c[tree])
         if marks:
             problems.append(f"tree marks without a migration: {dict(marks)}")
     return problems
@@ -701,10 +704,11 @@ async def tui_phase(url: str, lo: Load, work: Path, keys: int, kind: str) -> Pha
     """A fresh app on `url`: the Blockers panel until it is right, then the keys."""
     from textual import events
     from textual import work as tui_work
-    from textual.widgets import DataTable, Static, TabbedContent
+    from textual.widgets import DataTable, Static
 
     from console.tui.app import MigrationConsoleApp
     from console.tui.widgets.blockers import BlockersPanel
+    from console.tui.widgets.body import Body
 
     labels = {
         "quiet": "a quiet database (no other session): the baseline",
@@ -737,14 +741,17 @@ async def tui_phase(url: str, lo: Load, work: Path, keys: int, kind: str) -> Pha
                 for hook in list(hooks):
                     hook(now)
 
-        @tui_work(group="blockers", exclusive=True, exit_on_error=False)
-        async def refresh_blockers(self) -> None:
-            t0 = time.perf_counter()
-            await MigrationConsoleApp.refresh_blockers.__wrapped__(self)  # type: ignore[attr-defined]
-            t1 = time.perf_counter()
-            p.refreshes.append(t1 - t0)
-            busy.append((t0, t1))
+    refresh = BlockersPanel.refresh_now.__wrapped__  # type: ignore[attr-defined]
 
+    @tui_work(group="blockers", exclusive=True, exit_on_error=False)
+    async def timed_refresh(self: BlockersPanel) -> None:
+        t0 = time.perf_counter()
+        await refresh(self)
+        t1 = time.perf_counter()
+        p.refreshes.append(t1 - t0)
+        busy.append((t0, t1))
+
+    BlockersPanel.refresh_now = timed_refresh  # type: ignore[method-assign]  # this child only
     settings = resolve_connection(url, env={})
     service = BenchService(
         settings, ROOT / "migrations", work / f"history-{kind}.toml", "bench", environment={}
@@ -754,7 +761,7 @@ async def tui_phase(url: str, lo: Load, work: Path, keys: int, kind: str) -> Pha
     app.animation_level = "none"
     async with app.run_test(size=SIZE) as pilot:
         loop = asyncio.get_running_loop()
-        tabs = app.query_one(TabbedContent)
+        tabs = app.query_one(Body)
         table = app.query_one("#blockers-table", DataTable)
         panel = app.query_one(BlockersPanel)
         show = panel.show
@@ -949,7 +956,7 @@ def report_tui(phases: Sequence[Phase]) -> None:
             ("  4: to the Blockers panel", p.by_key.get("4", [])),
             ("down/up in the table, key to frame", p.move_keys),
             ("  keys overlapping a refresh", p.during_refresh),
-            ("refresh_blockers worker", p.refreshes),
+            ("refresh_now worker", p.refreshes),
             ("  of which ConsoleService.waits", p.waits_s),
             ("  of which BlockersPanel.show", p.show_s),
             ("event-loop lag (10 ms sleep)", p.lags),

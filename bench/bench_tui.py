@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -174,9 +175,15 @@ def widget_census() -> tuple[int, int]:
 
     from textual.widget import Widget
 
+    # The app freezes what start-up made (gc.freeze): get_objects() does not list the
+    # permanent generation, so thaw it to count, then freeze what is alive again.
+    gc.unfreeze()
     gc.collect()
     widgets = [o for o in gc.get_objects() if isinstance(o, Widget)]
-    return len(widgets), sum(1 for w in widgets if not w.is_attached)
+    census = len(widgets), sum(1 for w in widgets if not w.is_attached)
+    del widgets
+    gc.freeze()
+    return census
 
 
 def css_path(cls: Any) -> str:
@@ -204,7 +211,9 @@ def startup_pty(url: str, work: Path, n: int) -> dict[str, float | None]:
         "bench",
     ]
     env = child_env(url, work)
-    display = url.split("?", 1)[0].encode()  # the top bar starts with the masked URL
+    from console.core.settings import resolve_connection
+
+    display = resolve_connection(url, env={}).place.encode()  # what the top bar starts with
     marks: dict[str, float | None] = dict.fromkeys(("output", "frame", "tabs", "data", "quit"))
     buf = bytearray()
     t0 = time.monotonic()
@@ -483,12 +492,13 @@ async def _child_stream(
     from datetime import UTC, datetime
 
     from textual import events
-    from textual.widgets import Log, TabbedContent
+    from textual.widgets import Log
 
     from console.core import events as ev
     from console.core.service import ConsoleService
     from console.core.settings import resolve_connection
     from console.tui.app import MigrationConsoleApp
+    from console.tui.widgets.body import Body
     from console.tui.widgets.run_log import MAX_LINES, RunPanel
 
     hooks: list[Any] = []
@@ -523,7 +533,7 @@ async def _child_stream(
             if loop.time() > end:
                 raise RuntimeError("the migrations table never filled")
             await asyncio.sleep(0.05)
-        tabs = app.query_one(TabbedContent)
+        tabs = app.query_one(Body)
         panel = app.query_one(RunPanel)
         log = app.query_one(Log)
 
@@ -763,7 +773,7 @@ def bench_stream(url: str, work: Path, lines: int, rounds: int, burst: int, prof
     )
     print(
         "  from the key event posted to the app to the first frame in which the other tab "
-        "is shown (TabbedContent.active changed and its pane laid out)"
+        "is shown (Body.active changed and its panel laid out)"
     )
     for r in results:
         for info in r["lost_info"]:
@@ -825,6 +835,148 @@ def bench_stream(url: str, work: Path, lines: int, rounds: int, burst: int, prof
     )
 
 
+# -- (4) an hour at the console -----------------------------------------------------------------
+
+SESSION_SIZE = (200, 60)  # the dashboard: every live panel drawn at once
+SESSION_WAITERS = 5  # sessions queued behind the lock holder, so the lock tree has rows
+SESSION_LINES_PER_MINUTE = 5_000
+SESSION_SWITCHES_PER_MINUTE = 10
+SESSION_PANELS = ("checklist", "run", "blockers", "verify", "plan", "history", "migrations")
+
+
+async def _child_session(url: str, work: Path, minutes: int) -> dict[str, Any]:
+    """An hour (``minutes``) at the dashboard, compressed: per minute, 60 Blockers refreshes
+    against a real lock queue, SESSION_LINES_PER_MINUTE log lines, SESSION_SWITCHES_PER_MINUTE
+    panel switches and the command palette opened and closed. RSS after every minute."""
+    from datetime import UTC, datetime
+
+    import asyncpg
+
+    from console.core import events as ev
+    from console.core.service import ConsoleService
+    from console.core.settings import resolve_connection
+    from console.tui.app import MigrationConsoleApp
+    from console.tui.widgets.blockers import BlockersPanel
+    from console.tui.widgets.run_log import RunPanel
+
+    class BenchApp(MigrationConsoleApp):
+        CSS_PATH = css_path(MigrationConsoleApp)
+
+    holder = await asyncpg.connect(url)
+    waiters = [await asyncpg.connect(url) for _ in range(SESSION_WAITERS)]
+    await holder.execute("BEGIN; LOCK TABLE scheduled_tasks IN ACCESS EXCLUSIVE MODE")
+    queued = [
+        asyncio.create_task(w.execute("SELECT count(*) FROM scheduled_tasks")) for w in waiters
+    ]
+    service = ConsoleService(
+        resolve_connection(url, env={}),
+        ROOT / "migrations",
+        work / "history-session.toml",
+        "bench",
+        environment={},
+    )
+    app = BenchApp(service, start_refresh=False)  # this loop refreshes, once a "second"
+    result: dict[str, Any] = {"minutes": minutes, "rss_kib": [], "widgets": []}
+    try:
+        async with app.run_test(size=SESSION_SIZE, headless=True) as pilot:
+            loop = asyncio.get_running_loop()
+            end = loop.time() + STARTUP_TIMEOUT_S
+            blockers = app.query_one(BlockersPanel)
+            while not app.query_one("#migrations-table").row_count:  # type: ignore[attr-defined]
+                if loop.time() > end:
+                    raise RuntimeError("the migrations table never filled")
+                await asyncio.sleep(0.05)
+            await blockers.refresh_now().wait()
+            rows = blockers.query_one("#blockers-table").row_count  # type: ignore[attr-defined]
+            if rows < SESSION_WAITERS + 1:
+                raise RuntimeError(f"the lock tree shows {rows} rows, not the queue")
+            result["tree_rows"] = rows
+            panel = app.query_one(RunPanel)
+            panel.begin(None)
+            started = datetime.now(UTC)
+            total = minutes * SESSION_LINES_PER_MINUTE
+            panel.handle(
+                ev.RunStarted("bench", "run", "up", total, False, "bench", "bench", 0, started)
+            )
+            await pilot.pause()
+            result["widgets"].append(widget_census())
+            result["rss_kib"].append(rss_kib()[0])
+            t0 = time.perf_counter()
+            switch = 0
+            for minute in range(minutes):
+                events_ = make_events("notices", SESSION_LINES_PER_MINUTE)
+                for second in range(60):
+                    for e in itertools.islice(events_, SESSION_LINES_PER_MINUTE // 60 + 1):
+                        panel.handle(e)
+                    await blockers.refresh_now().wait()
+                    if second % (60 // SESSION_SWITCHES_PER_MINUTE) == 0:
+                        app.action_show_tab(SESSION_PANELS[switch % len(SESSION_PANELS)])
+                        switch += 1
+                        await pilot.pause()
+                await pilot.press("ctrl+p")
+                await pilot.pause()
+                await pilot.press("escape")
+                await pilot.pause()
+                result["rss_kib"].append(rss_kib()[0])
+                if minute in (minutes // 2 - 1, minutes - 1):
+                    result["widgets"].append(widget_census())
+            result["session_s"] = time.perf_counter() - t0
+            result["switches"] = switch
+            result["peak_rss_kib"] = rss_kib()[1]
+            panel.handle(
+                ev.RunFinished(
+                    ev.RunResult("bench", "run", "succeeded", started, datetime.now(UTC))
+                )
+            )
+    finally:
+        await service.close()
+        await holder.close()
+        for task in queued:
+            task.cancel()
+        await asyncio.gather(*queued, return_exceptions=True)
+        for w in waiters:
+            w.terminate()
+    return result
+
+
+def bench_session(url: str, work: Path, minutes: int) -> None:
+    print(
+        f"\n(4) {minutes} minutes at the dashboard ({SESSION_SIZE[0]}x{SESSION_SIZE[1]}), "
+        f"compressed: per minute 60 Blockers refreshes over a holder and {SESSION_WAITERS} "
+        f"waiters, {SESSION_LINES_PER_MINUTE:,} log lines, {SESSION_SWITCHES_PER_MINUTE} panel "
+        "switches, the command palette opened and closed"
+    )
+    out = work / "session.json"
+    cmd = [sys.executable, str(HERE), "--child", "session", "--url", url, "--work", str(work)]
+    cmd += ["--out", str(out), "--minutes", str(minutes)]
+    proc = subprocess.run(
+        cmd,
+        env=child_env(url, work),
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S * 4,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"the session child failed:\n{proc.stdout}{proc.stderr}")
+    r = json.loads(out.read_text())
+    rss = r["rss_kib"]
+    marks = sorted(m for m in {0, 1, 5, 10, 30, minutes // 2, minutes} if m <= minutes)
+    print(f"  {r['session_s']:.0f} s; {r['switches']} switches; lock tree of {r['tree_rows']} rows")
+    print_table(
+        ["after minute"] + [str(m) for m in marks] + ["max", "peak"],
+        [["RSS, MiB"] + [mib(rss[m]) for m in marks] + [mib(max(rss)), mib(r["peak_rss_kib"])]],
+    )
+    print_table(
+        ["widgets alive (not in the DOM)", "start", f"minute {minutes // 2}", f"minute {minutes}"],
+        [["", *(f"{a:,} ({b:,})" for a, b in r["widgets"])]],
+    )
+    print(
+        "  RSS from /proc/self/status after each minute; peak = ru_maxrss of the child; "
+        "the Log keeps its last max_lines lines"
+    )
+
+
 # -- main -------------------------------------------------------------------------------------
 
 
@@ -841,6 +993,8 @@ def run_child(ns: argparse.Namespace) -> int:
     work = Path(ns.work)
     if ns.child == "startup":
         result = asyncio.run(_child_startup(ns.url, work))
+    elif ns.child == "session":
+        result = asyncio.run(_child_session(ns.url, work, ns.minutes))
     else:
         coro = _child_stream(ns.url, work, ns.kind, ns.lines, ns.rounds, ns.burst, ns.tty)
         if ns.profile_out:
@@ -862,10 +1016,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--lines", type=int, default=100_000, help="log lines per stream in (2)")
     ap.add_argument("--rounds", type=int, default=10, help="streams of --lines in (2), one app")
     ap.add_argument("--burst", type=int, default=1_000, help="events between sleep(0) in (2)")
-    ap.add_argument("--skip", choices=("1", "2"), action="append", default=[], help="skip a part")
+    ap.add_argument("--minutes", type=int, default=60, help="simulated minutes in (4)")
+    ap.add_argument(
+        "--skip", choices=("1", "2", "4"), action="append", default=[], help="skip a part"
+    )
     ap.add_argument("--profile", action="store_true", help="cProfile the first stream child")
     s = argparse.SUPPRESS
-    ap.add_argument("--child", choices=("startup", "stream"), help=s)
+    ap.add_argument("--child", choices=("startup", "stream", "session"), help=s)
     ap.add_argument("--url", help=s)
     ap.add_argument("--work", help=s)
     ap.add_argument("--out", help=s)
@@ -875,7 +1032,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = ap.parse_args(argv)
     if ns.child:
         return run_child(ns)
-    if ns.rows < 0 or ns.repeat < 1 or ns.lines < 2 or ns.rounds < 1 or ns.burst < 1:
+    if (
+        ns.rows < 0
+        or ns.repeat < 1
+        or ns.lines < 2
+        or ns.rounds < 1
+        or ns.burst < 1
+        or ns.minutes < 2
+    ):
         ap.error("--repeat, --lines, --rounds and --burst must be positive, --rows at least 0")
 
     print(
@@ -897,6 +1061,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench_startup(url, work, ns.repeat)
         if "2" not in ns.skip:
             bench_stream(url, work, ns.lines, ns.rounds, ns.burst, ns.profile)
+        if "4" not in ns.skip:
+            bench_session(url, work, ns.minutes)
     print(f"\ntotal bench time {time.perf_counter() - started:.0f} s; server stopped")
     return 0
 
