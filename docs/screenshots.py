@@ -5,7 +5,8 @@
 Starts an embedded PostgreSQL 18 in a temporary folder, seeds it, and drives the
 console through a real session: the checklist with a sign-off, a run of the
 shipped migration (with a helper session holding a lock, so the Blockers panel
-has something to show), verification and history. The README shows the files.
+has something to show, also on the 200x60 dashboard), verification and history.
+The README shows the files.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tests.ui.harness import SNAPSHOT_DISPLAY, make_app, until  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 SIZE = (120, 34)
+DASHBOARD = (200, 60)
 
 
 async def shoot(url: str, work: Path) -> None:
@@ -72,10 +74,17 @@ async def shoot(url: str, work: Path) -> None:
         await pilot.press("r")
         await pilot.pause(0.2)
         await pilot.press("y")
-        await until(lambda: app.runner is not None)
+        await until(lambda: app.runs.active is not None)
         await pilot.press("4")
-        await until(lambda: "waits for pid" in str(app.query_one("#blockers-explain").render()))
+        held_by = f"pid {blocker.get_server_pid()}"
+        await until(lambda: held_by in str(app.query_one("#blockers-explain").render()))
         await save("blockers")
+        await pilot.resize_terminal(*DASHBOARD)  # the same moment on a large terminal
+        await until(lambda: app.dashboard)
+        await pilot.press("2")  # the checklist beside the run and the blockers
+        await save("dashboard")
+        await pilot.resize_terminal(*SIZE)
+        await until(lambda: not app.dashboard)
         await tr.rollback()
         await until(lambda: app.last_result is not None)
         await pilot.press("3")

@@ -72,6 +72,8 @@ async def test_sign_off_manual_item_persists(db_url: str, tmp_path: Path) -> Non
         item = app.query_one("#item-backup", ChecklistItem)
         await until(lambda: item.state.state == "done")
         assert item.state.by == "tester@ci"
+        meta = str(item.query_one("#meta").render())
+        assert meta.count("tester@ci") == 1 and "note: snapshot 2025-11-23 18:50" in meta
     data = tomllib.loads((tmp_path / "history.toml").read_text())
     signoff = [s for s in data["signoffs"] if s["item"] == "backup"][-1]
     assert signoff["migration"] == NAME

@@ -76,7 +76,7 @@ class ChecklistItem(Vertical, can_focus=True):
         )
         self.query_one("#head", Static).update(head)
         parts = []
-        if state.by:
+        if state.by and state.by not in state.detail:  # a sign-off's detail names who
             parts.append(f"by {state.by} {_when(state.at)}".strip())
         elif state.at and state.state != "pending":
             parts.append(_when(state.at))
