@@ -10,15 +10,14 @@ following: the run goes on and is recorded, and ``attach`` picks it up again.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
+import gc
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
-
-from rich.markup import escape
+from typing import TYPE_CHECKING
 
 from console.cli import aio, render
 from console.cli.commands import (
@@ -29,24 +28,38 @@ from console.cli.commands import (
     run_options,
     settings,
 )
-from console.cli.render import out
-from console.core import events as ev
 from console.core.errors import BadInput, ExitCode
-from console.core.history import HistoryStore, RunRecord, latest, open_runs
-from console.core.model import Migration
-from console.core.plan import plan_section
-from console.core.run import control, recovery
-from console.core.run.execute import RunRequest, exit_code
-from console.core.run.options import FAIL
-from console.core.run.pids import record_alive
-from console.core.run.process import launch, runner_alive
-from console.core.run.remote import follow_from_database
-from console.core.run.runner import ACTIONS
-from console.core.settings import ConnectionSettings, default_operator, railway_context
-from console.db.connect import MONITOR, close_quietly, connect
+
+if TYPE_CHECKING:
+    from console.core import events as ev
+    from console.core.history import HistoryStore, RunRecord
+    from console.core.model import Migration
+    from console.core.run import recovery
+    from console.core.run.execute import RunRequest
+    from console.core.settings import ConnectionSettings
+
+# What a run command needs is imported inside the functions that need it: the run's
+# face loads what its checks need, forks, and only then loads the terminal renderer,
+# while its runner connects (see ``_loading`` and ``_confirm_launch_follow``).
+
+
+@contextlib.contextmanager
+def _loading() -> Iterator[None]:
+    """No garbage collection while a run command loads its modules and checks: the gc
+    module's recipe for a process that forks (disable early, freeze before the fork).
+    Loading makes objects by the hundred thousand, and none of them is garbage."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _operator(ns: argparse.Namespace) -> str:
+    from console.core.settings import default_operator
+
     return str(_get(ns, "operator") or default_operator())
 
 
@@ -64,7 +77,7 @@ def _confirm(question: str) -> bool:
             "Refusing to change the database without confirmation: there is no terminal to ask on.",
             "Pass --yes to confirm in advance.",
         )
-    out.print(question + escape(" [y/N] "), end="")  # the brackets are not markup
+    render.out.print(question + render.escape(" [y/N] "), end="")  # the brackets are not markup
     try:
         answer = input()
     except EOFError:
@@ -75,6 +88,9 @@ def _confirm(question: str) -> bool:
 def _summary(
     migration: Migration, action: str, s: ConnectionSettings, skip: tuple[int, ...]
 ) -> str:
+    from console.core.plan import plan_section
+    from console.core.run.runner import ACTIONS
+
     section = migration.section(ACTIONS[action])
     assert section is not None
     plan = plan_section(section)
@@ -83,7 +99,7 @@ def _summary(
     for p in plan.statements:
         done = " (done: skipped)" if p.statement.number in skip else ""
         lines.append(f"  {p.statement.number}. {p.statement.first_line}{done}")
-    return escape("\n".join(lines) + "\n" + verb + " now?")
+    return render.escape("\n".join(lines) + "\n" + verb + " now?")
 
 
 # -- run / rollback ---------------------------------------------------------------------
@@ -92,22 +108,28 @@ def _summary(
 def cmd_run(ns: argparse.Namespace) -> int:
     action = ns.command
     _refuse_read_only(ns, f"{action} migrations")
-    migration = load_migration(ns)
-    s = settings(ns)
-    store = HistoryStore(history_path(ns))
-    history = store.load()  # refuse a corrupt history before touching the database
-    options = run_options(ns)
-    aio.run(control.prepare(s, migration, action, history, migrations_dir(ns), store=store))
-    request = control.request_for(
-        migration,
-        action,
-        store.path,
-        options=options,
-        operator=_operator(ns),
-        environment=railway_context(),
-        notes=ns.notes,
-        on_max_wait=FAIL,
-    )
+    with _loading():
+        from console.core.history import HistoryStore
+        from console.core.run import control
+        from console.core.run.options import FAIL
+        from console.core.settings import railway_context
+
+        migration = load_migration(ns)
+        s = settings(ns)
+        store = HistoryStore(history_path(ns))
+        history = store.load()  # refuse a corrupt history before touching the database
+        options = run_options(ns)
+        aio.run(control.prepare(s, migration, action, history, migrations_dir(ns), store=store))
+        request = control.request_for(
+            migration,
+            action,
+            store.path,
+            options=options,
+            operator=_operator(ns),
+            environment=railway_context(),
+            notes=ns.notes,
+            on_max_wait=FAIL,
+        )
     return _confirm_launch_follow(ns, s, migration, request, store)
 
 
@@ -119,12 +141,18 @@ def _confirm_launch_follow(
     store: HistoryStore,
     before: Callable[[], None] | None = None,
 ) -> int:
+    from console.core.run import control
+    from console.core.run.process import launch
+
     if not ns.yes and not _confirm(_summary(migration, request.action, s, request.skip)):
-        out.print("Nothing was done.")
+        render.out.print("Nothing was done.")
         return ExitCode.OK
     if before is not None:
         before()
     early = _catch_signals()  # until _follow takes over: none may kill the face unheard
+    # Everything loaded so far is kept out of later collections: the runner shares it
+    # untouched, and this process's exit does not walk it (the gc docs' fork recipe).
+    gc.freeze()
     launched = launch(s, request, fork=True)  # no event loop, no threads: safe to fork
     events = control.follow_launched(launched)
     elsewhere: list[str] = []  # where the record went if history.toml could not take it
@@ -142,7 +170,7 @@ def _confirm_launch_follow(
 def _say(text: str, *, error: bool = False) -> None:
     """Print, unless the output is gone (a closed pipe, a closed terminal)."""
     with contextlib.suppress(OSError):
-        (render.err if error else out).print(escape(text))
+        render.console(stderr=error).print(render.escape(text))
 
 
 FOLLOW_SIGNALS = (signal.SIGINT, signal.SIGHUP, signal.SIGTERM)
@@ -168,6 +196,12 @@ async def _follow(
     """Print the run's events until it ends; the exit code is the run's. Ctrl-C cancels
     the run (``cancels``) and a second one stops following; SIGHUP, SIGTERM and a closed
     output stop following. The runner goes on whatever happens here."""
+    import asyncio
+
+    from console.core import events as ev
+    from console.core.run import control
+    from console.core.run.pids import runner_alive
+
     loop = asyncio.get_running_loop()
     me = asyncio.current_task()
     stopped: list[int] = []
@@ -243,6 +277,12 @@ def _devnull_stdout() -> None:
 
 def cmd_attach(ns: argparse.Namespace) -> int:
     """The run's log so far, then live until it ends; the exit code is the run's."""
+    from console.core import events as ev
+    from console.core.history import HistoryStore, latest
+    from console.core.run import control
+    from console.core.run.execute import exit_code
+    from console.core.run.pids import record_alive
+
     name = _get(ns, "migration")
     if name:
         name = load_migration(ns).name
@@ -265,6 +305,8 @@ def cmd_attach(ns: argparse.Namespace) -> int:
 
 
 def _print_log(log: str) -> None:
+    from console.core import events as ev
+
     if log and os.path.exists(log):
         printer = render.EventPrinter()
         with open(log, encoding="utf-8") as fh:
@@ -275,6 +317,12 @@ def _print_log(log: str) -> None:
 
 
 async def _report_interrupted(ns: argparse.Namespace, name: str) -> int:
+    from console.core import events as ev
+    from console.core.history import HistoryStore
+    from console.core.run import recovery
+    from console.core.run.execute import exit_code
+    from console.db.connect import MONITOR, close_quietly, connect
+
     s = settings(ns)
     conn = await connect(s, MONITOR, name)
     try:
@@ -289,6 +337,8 @@ async def _report_interrupted(ns: argparse.Namespace, name: str) -> int:
 
 
 async def _follow_from_database(ns: argparse.Namespace, record: RunRecord) -> int:
+    from console.core.run.remote import follow_from_database
+
     name = record.migration
     _say(
         f"The run of {name} is on another machine ({record.host}): following it from the database."
@@ -302,6 +352,10 @@ def cmd_cancel(ns: argparse.Namespace) -> int:
 
 
 async def _cancel(ns: argparse.Namespace) -> int:
+    from console.core.history import HistoryStore, open_runs
+    from console.core.run import control
+    from console.core.run.pids import record_alive
+
     _refuse_read_only(ns, "cancel runs")
     migration = load_migration(ns)
     s = settings(ns)
@@ -327,6 +381,10 @@ async def _cancel(ns: argparse.Namespace) -> int:
 
 
 def cmd_recover(ns: argparse.Namespace) -> int:
+    from console.core.history import HistoryStore
+    from console.core.run import recovery
+
+    out, escape = render.out, render.escape
     migration = load_migration(ns)
     s = settings(ns)
     store = HistoryStore(history_path(ns))
@@ -363,6 +421,7 @@ def _choice(ns: argparse.Namespace) -> str | None:
             "Choose what to do with the interrupted run: --adopt, --resume or --mark NOTE.",
             "There is no terminal to ask on.",
         )
+    out = render.out
     out.print("adopt (a), resume (r), mark interrupted (m), or leave it (Enter)? ", end="")
     try:
         answer = input().strip().lower()[:1]
@@ -377,6 +436,9 @@ def _choice(ns: argparse.Namespace) -> str | None:
 async def _interrupted(
     s: ConnectionSettings, store: HistoryStore, ns: argparse.Namespace, name: str
 ) -> list[recovery.RunState]:
+    from console.core.run import recovery
+    from console.db.connect import MONITOR, close_quietly, connect
+
     conn = await connect(s, MONITOR, name)
     try:
         return await recovery.interrupted_runs(conn, store.load(), migrations_dir(ns), name)
@@ -387,10 +449,13 @@ async def _interrupted(
 async def _adopt(
     s: ConnectionSettings, store: HistoryStore, state: recovery.RunState, by: str, name: str
 ) -> int:
+    from console.core.run import recovery
+    from console.db.connect import MONITOR, close_quietly, connect
+
     conn = await connect(s, MONITOR, name)
     try:
         if state.orphan is not None:
-            out.print(f"Waiting for pid {state.orphan.pid} to end (Ctrl-C stops waiting)…")
+            render.out.print(f"Waiting for pid {state.orphan.pid} to end (Ctrl-C stops waiting)…")
         return await _follow(recovery.adopt(conn, store, state, by), 0, name, cancels=False)
     finally:
         await close_quietly(conn)
@@ -403,6 +468,9 @@ def _resume(
     state: recovery.RunState,
     migration: Migration,
 ) -> int:
+    from console.core.run import control, recovery
+    from console.core.settings import railway_context
+
     record = state.record
     options = run_options(ns)
     aio.run(

@@ -16,6 +16,7 @@ hands it the request on its stdin, so the password is never on a command line.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -89,6 +90,7 @@ def launch(settings: ConnectionSettings, request: RunRequest, *, fork: bool) -> 
     if fork:
         pid = os.fork()
         if pid == 0:  # the runner
+            gc.enable()  # whatever its face did while loading (the gc docs' fork recipe)
             code = int(ExitCode.FAILED)
             try:
                 os.close(read)
