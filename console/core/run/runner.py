@@ -45,6 +45,7 @@ from console.db.connect import MONITOR, RUN, close_quietly, connect
 Emit = Callable[[ev.Event], None]
 ACTIONS = {"run": "up", "rollback": "down"}
 RECHECK_AFTER_LOSS_S = 60.0  # how long to wait for the server to come back to check indexes
+WARM_WAIT_S = 6.0  # the wait queries being prepared: longer than the monitor's timeout
 
 
 def _now() -> datetime:
@@ -93,6 +94,7 @@ class MigrationRunner:
         self._policy: WaitPolicy | None = None
         self._current: int | None = None
         self._lock_timeout: float | None = None
+        self._warm: asyncio.Future[waits.WaitReport | None] | None = None  # see open()
 
     def _say(self, e: ev.Event) -> None:
         self._emit(e)
@@ -111,12 +113,23 @@ class MigrationRunner:
         await self.close()
 
     async def open(self) -> None:
-        """Take the run lock (or refuse at once), connect, and check the database."""
-        await self.lock.acquire()
-        conn = await self.watch.open()
-        self.server = await preflight(conn, self.plan)
-        await waits.analyse(conn, None)  # prepare the wait queries before they matter
-        self._run = await connect(self.settings, RUN, self.migration.name)
+        """Take the run lock (or refuse at once), connect, and check the database.
+
+        The sessions open side by side, in the order that matters: the monitor while
+        the lock is taken, the migration's own session (named as the run's) only once
+        the lock is held, while the preflight runs on the monitor. The first failure
+        in that order is the one raised; a session opened for nothing is closed."""
+        monitor = asyncio.ensure_future(self.watch.open())
+        run: asyncio.Future[asyncpg.Connection] | None = None
+        try:
+            await self.lock.acquire()
+            run = asyncio.ensure_future(connect(self.settings, RUN, self.migration.name))
+            conn = await monitor
+            self.server = await preflight(conn, self.plan)
+            self._run = await run
+        except BaseException:
+            await self._claim(monitor, run)  # close() then closes whatever was opened
+            raise
         self._lock_timeout = self.options.lock_timeout_s
         await self._run.execute(
             "SELECT set_config('lock_timeout', $1, false), "
@@ -125,8 +138,37 @@ class MigrationRunner:
             pg_ms(self.options.statement_timeout_s or None),
         )
         self._run.add_log_listener(self._on_notice)
+        # Prepare the wait queries before they matter (the first poll), on the monitor's
+        # turn, while the run starts: a statement that ends before then never waits on it.
+        self._warm = asyncio.ensure_future(self.watch.call(lambda c: waits.analyse(c, None)))
+
+    async def _claim(
+        self,
+        monitor: asyncio.Future[asyncpg.Connection],
+        run: asyncio.Future[asyncpg.Connection] | None,
+    ) -> None:
+        """After a failed open: connections still on their way are stopped, one that
+        arrived unclaimed becomes the runner's, so that close() closes it."""
+        tasks = [t for t in (monitor, run) if t is not None]
+        for task in tasks:
+            task.cancel()  # nothing if it is done
+        await asyncio.wait(tasks)
+        for task in tasks:  # a later failure of theirs is not the one that counts
+            if task.cancelled() or task.exception() is not None:
+                continue
+            if task is run and self._run is None:
+                self._run = task.result()  # the monitor's is the watch's already
 
     async def close(self) -> None:
+        if self._warm is not None:
+            # Its queries end within the monitor's statement_timeout; cancelling them
+            # would cost a connection of its own (a CancelRequest), so only a hung one is.
+            await asyncio.wait([self._warm], timeout=WARM_WAIT_S)
+            if not self._warm.done():
+                self._warm.cancel()
+                await asyncio.wait([self._warm])
+            if not self._warm.cancelled():
+                self._warm.exception()  # the same queries run at every poll: it shows there
         await close_quietly(self._run)
         await self.watch.close()
         await self.lock.release()
