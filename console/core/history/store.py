@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
-from tomlkit.items import AoT, Table
+from tomlkit.items import AoT, Null, Table
 from tomlkit.toml_document import TOMLDocument
 
 from console.core.errors import HistoryError
+from console.core.history import blocks
 from console.core.history.records import (
     APPLIED,
     PENDING,
@@ -56,6 +57,9 @@ class HistoryStore:
         # The document as this store last wrote it, and the file it became: parsing with
         # tomlkit is slow on a long history, and a run writes its record many times.
         self._last: tuple[tuple[int, int, int], str, TOMLDocument] | None = None
+        # The text this store last read or wrote, known to have the right shape, and its
+        # content when that never left the store (see _read).
+        self._seen: tuple[str, dict[str, Any] | None] | None = None
 
     @property
     def lock_path(self) -> Path:
@@ -67,22 +71,20 @@ class HistoryStore:
         _text, raw = self._read()
         return parse(raw, str(self.path))
 
-    def _read(self) -> tuple[str, dict[str, Any]]:
-        """The file's text and its plain content; ("", {}) for a missing file."""
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
+    def _read(self, *, private: bool = False) -> tuple[str, dict[str, Any]]:
+        """The file's text and its plain content; ("", {}) for a missing file.
+
+        ``private``: the content is for this store's own use and never leaves it; the
+        content it read or wrote last is used again while the file holds that text."""
+        text = self._text()
+        if private and self._seen is not None and self._seen[0] == text:
+            known = self._seen[1]
+            if known is not None:
+                return text, known
+        if not text and not self.path.exists():
             return "", {}
-        except OSError as exc:
-            raise HistoryError(
-                f"{self.path} cannot be read ({exc.strerror or exc}): {FIX}",
-                "Check the file's permissions.",
-            ) from None
         try:
-            text = data.decode("utf-8")
             raw = tomllib.loads(text)
-        except UnicodeDecodeError:
-            raise HistoryError(f"{self.path} is not UTF-8 text: {FIX}") from None
         except tomllib.TOMLDecodeError as exc:
             m = re.search(r"line (\d+), column (\d+)", str(exc))
             where = f" (line {m.group(1)}, column {m.group(2)})" if m else ""
@@ -90,7 +92,24 @@ class HistoryStore:
                 f"{self.path} is not valid TOML{where}: {FIX}", f"The parser said: {exc}."
             ) from None
         parse(raw, str(self.path))  # refuse wrong shapes before anyone writes
+        self._seen = (text, raw if private else None)  # a caller's may be changed by it
         return text, raw
+
+    def _text(self) -> str:
+        """The file's text ("" for a missing file)."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return ""
+        except OSError as exc:
+            raise HistoryError(
+                f"{self.path} cannot be read ({exc.strerror or exc}): {FIX}",
+                "Check the file's permissions.",
+            ) from None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise HistoryError(f"{self.path} is not UTF-8 text: {FIX}") from None
 
     # -- the records -------------------------------------------------------------
 
@@ -104,21 +123,42 @@ class HistoryStore:
         else:
             status = run.status
         started = record["started_at"]
+        name = run.migration
+        values = (
+            ("date", started.date()),
+            ("status", status),
+            ("executed_by", run.executed_by),
+            ("result", run.summary),
+        )
+
+        def fill(row: Table) -> None:
+            for key, value in values:
+                row[key] = value
+
+        def new_row(doc: TOMLDocument) -> None:
+            fill(append(doc, "migrations", {"migration": name, "notes": ""}))
 
         def change(doc: TOMLDocument) -> None:
             put_run(doc, record)
-            row = find_row(doc, run.migration)
+            row = find_row(doc, name)
             if row is None:
-                row = append(doc, "migrations", {"migration": run.migration, "notes": ""})
-            for key, value in (
-                ("date", started.date()),
-                ("status", status),
-                ("executed_by", run.executed_by),
-                ("result", run.summary),
-            ):
-                row[key] = value
+                new_row(doc)
+            else:
+                fill(row)
 
-        self.update(change)
+        def blockwise(raw: dict[str, Any]) -> list[blocks.Edit] | None:
+            rows = raw.get("migrations") or []
+            at = _last_index(rows, "migration", name)
+            if at is not None:
+                row_edit: blocks.Edit = ("migrations", at, lambda mini: fill(mini["migrations"][0]))
+            elif rows:
+                row_edit = ("migrations", len(rows) - 1, new_row)
+            else:
+                return None
+            run_edit = _run_edit(raw, record)
+            return None if run_edit is None else [run_edit, row_edit]
+
+        self._change(change, blockwise)
 
     finish_run = append_run
 
@@ -126,7 +166,12 @@ class HistoryStore:
         """The record of a run that has just started (status "running"), under its run_id;
         called again as the run goes on, it replaces that record only."""
         record = run.to_toml()
-        self.update(lambda doc: put_run(doc, record))
+
+        def blockwise(raw: dict[str, Any]) -> list[blocks.Edit] | None:
+            run_edit = _run_edit(raw, record)
+            return None if run_edit is None else [run_edit]
+
+        self._change(lambda doc: put_run(doc, record), blockwise)
 
     def add_action(self, run_id: str | None, action: dict[str, Any]) -> None:
         """An operator's action: with the run it happened in, else in top-level [[actions]]."""
@@ -176,7 +221,10 @@ class HistoryStore:
                 "read-only): a run's record would be lost, so nothing was run.",
                 "Pass --history PATH in a writable folder, or fix the permissions.",
             )
-        self._read()  # and it can be read back (a directory, bad TOML: refused)
+        # And it can be read back (a directory, bad TOML: refused): unless this store has
+        # just read that very text (the face loads the history first).
+        if self._seen is None or self._seen[0] != self._text():
+            self._read(private=True)
 
     def update(self, fn: Change) -> None:
         """Read-modify-write the document under the lock; nothing is written if fn raises,
@@ -190,18 +238,49 @@ class HistoryStore:
                 self._remember(text, doc)
                 return  # nothing changed: leave the file alone
             try:
-                parse(tomllib.loads(new), str(self.path))
+                back = tomllib.loads(new)
             except tomllib.TOMLDecodeError as exc:
                 raise HistoryError(f"{self.path}: a change would not read back ({exc}).") from None
+            parse(back, str(self.path))
             self._write_atomically(new.encode("utf-8"))
             self._remember(new, doc)
+            self._seen = (new, back)
+
+    def _change(self, change: Change, blockwise: Callable[[dict[str, Any]], Any]) -> None:
+        """``change`` made on the blocks of text it concerns alone (``blockwise`` names
+        them from the content), written only if the new text reads back as exactly the
+        content intended; else on the whole document (``update``)."""
+        with self._locked():
+            text, raw = self._read(private=True)
+            edits = blockwise(raw) if raw else None
+            done = edits is not None and self._write_blocks(text, raw, edits)
+        if not done:
+            self.update(change)
+
+    def _write_blocks(self, text: str, raw: dict[str, Any], edits: list[blocks.Edit]) -> bool:
+        spliced = blocks.splice(text, raw, edits)
+        if spliced is None:
+            return False
+        if spliced.text == text:
+            return True  # nothing changed: leave the file alone
+        try:
+            back = tomllib.loads(spliced.text)
+        except tomllib.TOMLDecodeError:
+            return False
+        if back != spliced.expected:
+            return False
+        parse(back, str(self.path))  # the shape, as every write checks it
+        self._last = None
+        self._write_atomically(spliced.text.encode("utf-8"))
+        self._seen = (spliced.text, back)
+        return True
 
     def _document(self) -> tuple[str, TOMLDocument]:
         """The file's text and its document; the one this store last wrote if nobody has
         replaced the file since (every write replaces it: a new inode)."""
         if self._last is not None and self._stamp() == self._last[0]:
             return self._last[1], self._last[2]
-        text, _raw = self._read()
+        text, _raw = self._read(private=True)
         return text, tomlkit.parse(text)
 
     def _remember(self, text: str, doc: TOMLDocument) -> None:
@@ -325,8 +404,31 @@ def put_run(doc: TOMLDocument, record: dict[str, Any]) -> None:
     merged = {**record, "actions": actions} if actions else record
     fresh = _table(merged)
     old.clear()
+    # clear() leaves the blank lines the old layout had between its keys and its
+    # [[runs.statements]]; the new one brings its own, so a record read back from the
+    # file and written again would gain a blank line at every write.
+    body = old.value.body
+    for i, (key, _item) in enumerate(body):
+        if key is None:
+            body[i] = (None, Null())
     for key, value in fresh.items():
         old[key] = value
+
+
+def _last_index(rows: list[Any], key: str, value: object) -> int | None:
+    """The index of the last row whose ``key`` is ``value`` (as find_run, find_row)."""
+    return next((i for i in range(len(rows) - 1, -1, -1) if rows[i].get(key) == value), None)
+
+
+def _run_edit(raw: dict[str, Any], record: dict[str, Any]) -> blocks.Edit | None:
+    """put_run on the block of the record with its run_id, or on the last record's block
+    (where a new record is appended); None when there is no [[runs]] block yet."""
+    runs = raw.get("runs") or []
+    if not runs:
+        return None
+    run_id = record.get("run_id")
+    at = _last_index(runs, "run_id", run_id) if run_id else None
+    return ("runs", len(runs) - 1 if at is None else at, lambda mini: put_run(mini, record))
 
 
 def find_row(doc: TOMLDocument, name: str) -> Table | None:
