@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from console.core import events as ev
 from console.core.durations import duration
+from console.glyphs import G
 
 Line = tuple[str, str]  # (tone, text)
 INDENT = "      "
@@ -49,31 +50,34 @@ _INVALID = {
     "dropping": "found INVALID index {index}{on} from an earlier build: dropping it concurrently",
     "dropped": "dropped INVALID index {index}; building it again",
     "left": "INVALID index {index}{on} is left behind by the failed statement",
+    "building": "index {index}{on} is INVALID because another session is building it now: "
+    "leaving it alone",
 }
 
 
 def event_lines(e: ev.Event, total: int) -> list[Line]:
     """The lines for one event; ``total`` is the number of statements in the run."""
     if isinstance(e, ev.RunStarted):
+        head = f"{G.start} {e.action} {e.migration} on {e.database}"
         lines = [
-            ("head", f"▶ {e.action} {e.migration} on {e.database} (migration session pid {e.pid})"),
+            ("head", f"{head} (migration session pid {e.pid})"),
             ("note", f"  {e.reason}"),
         ]
         if e.runner_pid:
             lines.append(("dim", f"  runner pid {e.runner_pid} on {e.host}; log {e.log}"))
         return lines
     if isinstance(e, ev.RunRefused):
-        return [("error", f"✗ {e.message} {e.hint}".rstrip())]
+        return [("error", f"{G.fail} {e.message} {e.hint}".rstrip())]
     if isinstance(e, ev.StatementSkipped):
         return [("dim", f"[{e.number}/{total}] skipped: {e.reason}")]
     if isinstance(e, ev.StatementStarted):
         again = f" (attempt {e.attempt})" if e.attempt > 1 else ""
         return [("step", f"[{e.number}/{total}] line {e.line}{again}: {short_sql(e.sql)}")]
     if isinstance(e, ev.StatementFinished):
-        return [("ok", f"{INDENT}✓ {e.status} in {duration(e.duration_s)}")]
+        return [("ok", f"{INDENT}{G.ok} {e.status} in {duration(e.duration_s)}")]
     if isinstance(e, ev.StatementFailed):
         code = f" [SQLSTATE {e.sqlstate}]" if e.sqlstate else ""
-        return [("error", f"{INDENT}✗ {e.message}{code} after {duration(e.duration_s)}")]
+        return [("error", f"{INDENT}{G.fail} {e.message}{code} after {duration(e.duration_s)}")]
     if isinstance(e, ev.ServerNotice):
         return [("warn", f"{INDENT}{e.severity}: {e.message}")]
     if isinstance(e, ev.LockRetry):
@@ -81,14 +85,14 @@ def event_lines(e: ev.Event, total: int) -> list[Line]:
         return [
             (
                 "warn",
-                f"{INDENT}↻ attempt {e.attempt} of {e.attempts} gave up waiting for a lock "
+                f"{INDENT}{G.retry} attempt {e.attempt} of {e.attempts} gave up waiting for a lock "
                 f"({e.message}); retrying in {duration(e.wait_s)}{early}",
             )
         ]
     if isinstance(e, ev.RetryNow):
-        return [("note", f"{INDENT}↻ {_pids(e.blockers)} let go: retrying now")]
+        return [("note", f"{INDENT}{G.retry} {_pids(e.blockers)} let go: retrying now")]
     if isinstance(e, ev.IndexProgress):
-        return [("dim", f"{INDENT}… {progress_text(e)}")]
+        return [("dim", f"{INDENT}{G.ellipsis} {progress_text(e)}")]
     if isinstance(e, ev.InvalidIndex):
         on = f" on {e.table}" if e.table else ""
         text = _INVALID[e.action].format(index=e.index, on=on)
@@ -96,7 +100,7 @@ def event_lines(e: ev.Event, total: int) -> list[Line]:
     if isinstance(e, ev.Waiting):
         how_long = f" {duration(e.waited_s)}" if e.waited_s >= 1 else ""
         what = "for other transactions" if e.kind == ev.TRANSACTIONS_WAIT else "for a lock"
-        lines = [("warn", f"{INDENT}⏳ waiting{how_long} {what}: {e.reason}")]
+        lines = [("warn", f"{INDENT}{G.wait} waiting{how_long} {what}: {e.reason}")]
         if e.blockers:
             lines.append(
                 (
@@ -111,7 +115,8 @@ def event_lines(e: ev.Event, total: int) -> list[Line]:
         who = f" ({e.who})" if e.who else ""
         return [("note", f"{INDENT}waited {duration(e.waited_s)} {what}{who}")]
     if isinstance(e, ev.MaxWaitReached):
-        head = f"{INDENT}‼ waited {duration(e.waited_s)} for other transactions (--max-wait)"
+        waited = f"waited {duration(e.waited_s)} for other transactions (--max-wait)"
+        head = f"{INDENT}{G.alarm} {waited}"
         then = (
             "the console asks the operator what to do; the build is kept meanwhile"
             if e.asking
@@ -130,8 +135,8 @@ def event_lines(e: ev.Event, total: int) -> list[Line]:
         return [
             (
                 "error",
-                f"■ the runner (pid {e.runner_pid}) ended without recording an outcome: the run "
-                "is interrupted. `migration-console status` shows what the database holds; "
+                f"{G.end} the runner (pid {e.runner_pid}) ended without recording an outcome: "
+                "the run is interrupted. `migration-console status` shows what the database holds; "
                 "`migration-console recover MIGRATION` adopts, resumes or marks it.",
             )
         ]
@@ -139,25 +144,26 @@ def event_lines(e: ev.Event, total: int) -> list[Line]:
         return [
             (
                 "ok" if e.ok else "error",
-                f"■ the run of {e.migration} ended; the database shows it {e.state}"
+                f"{G.end} the run of {e.migration} ended; the database shows it {e.state}"
                 f"{': ' + e.detail if e.detail else ''} (its record is in the history.toml "
                 "of the machine that ran it)",
             )
         ]
     if isinstance(e, ev.TransactionRolledBack):
-        return [("warn", f"{INDENT}↺ {e.reason}")]
+        return [("warn", f"{INDENT}{G.undo} {e.reason}")]
     if isinstance(e, ev.CancelRequested):
-        return [("warn", f"{INDENT}cancelling the statement on the server (pid {e.pid})…")]
+        cancelling = f"cancelling the statement on the server (pid {e.pid})"
+        return [("warn", f"{INDENT}{cancelling}{G.ellipsis}")]
     if isinstance(e, ev.RunFinished):
         r = e.result
         tone = {"succeeded": "ok", "failed": "error"}.get(r.status, "warn")
-        lines = [(tone, f"■ {r.action} {r.status} in {duration(r.duration_s)}")]
+        lines = [(tone, f"{G.end} {r.action} {r.status} in {duration(r.duration_s)}")]
         if r.error:
             lines.append(("note", f"  {r.error}"))
         lines += [
             (
                 "error",
-                f"  INVALID index left: {name} — `IF NOT EXISTS` would skip it; run again "
+                f"  INVALID index left: {name} {G.dash} `IF NOT EXISTS` would skip it; run again "
                 f"(the console drops and rebuilds it) or drop it with "
                 f"DROP INDEX CONCURRENTLY {name};",
             )

@@ -24,6 +24,7 @@ from console.core.errors import ConsoleError
 from console.core.run import RunOptions
 from console.tui.rehearsals import Rehearsals
 from console.tui.run_controller import ActiveRun, RunController
+from console.tui.theme import apply_theme
 from console.tui.widgets.banner import Banner
 from console.tui.widgets.blockers import BlockersPanel
 from console.tui.widgets.body import LIVE, PANELS, TITLES, Body
@@ -100,6 +101,7 @@ class MigrationConsoleApp(App[int]):
         yield KeyBar()
 
     def on_mount(self) -> None:
+        apply_theme(self)  # 16 colours, ASCII (issue 9)
         # Objects alive after start-up never need collecting: keep full GC passes short.
         self.call_after_refresh(gc.freeze)
         self.query_one(Body).fit(self.size.width, self.size.height)

@@ -25,6 +25,7 @@ from textual.widgets import DataTable, Static
 
 from console.core.durations import short
 from console.core.errors import ConsoleError
+from console.glyphs import G
 from console.lazy import lazy
 from console.tui.dialogs.confirm import ConfirmModal
 from console.tui.widgets.panel import Panel
@@ -60,7 +61,7 @@ def _age(seconds: float | None) -> str:
 
 
 def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return text if len(text) <= width else text[: width - len(G.ellipsis)] + G.ellipsis
 
 
 class BlockersPanel(Panel, Vertical):
@@ -100,7 +101,7 @@ class BlockersPanel(Panel, Vertical):
         yield Static("", id="blockers-explain", markup=False)
 
     def on_mount(self) -> None:
-        self._status("waiting for the first refresh…")
+        self._status(f"waiting for the first refresh{G.ellipsis}")
 
     def _status(self, text: str) -> None:
         state = (
@@ -108,7 +109,7 @@ class BlockersPanel(Panel, Vertical):
             if self.paused
             else f"every {self.interval:g} s (p pauses, +/- change)"
         )
-        self.query_one("#blockers-status", Static).update(f"{text} · refresh {state}")
+        self.query_one("#blockers-status", Static).update(f"{text} {G.sep} refresh {state}")
 
     # -- drawing ---------------------------------------------------------------------------
 
@@ -131,7 +132,7 @@ class BlockersPanel(Panel, Vertical):
                 table.move_cursor(row=table.get_row_index(str(selected)))
         waiting = sum(1 for s in report.sessions if s.waiting)
         self.query_one("#blockers-explain", Static).update(self._explanation(report))
-        rights = f" · {self.rights}" if self.rights else ""
+        rights = f" {G.sep} {self.rights}" if self.rights else ""
         self._status(f"{len(report.sessions)} non-idle session(s), {waiting} waiting{rights}")
         self._refresh_bindings_if_changed()
 
@@ -140,11 +141,11 @@ class BlockersPanel(Panel, Vertical):
         tree = ""
         if depth is not None:
             if depth < 0:
-                style, tree = "bold red", f"▲{-depth}"
+                style, tree = "bold red", f"{G.above}{-depth}"
             elif depth == 0:
-                style, tree = "bold", "●"
+                style, tree = "bold", G.root
             else:
-                style, tree = "yellow", f"▼{depth}"
+                style, tree = "yellow", f"{G.below}{depth}"
         state = s.state or "hidden"  # another role's session, without pg_read_all_stats
         state_style = style
         if s.idle_in_transaction:
@@ -196,7 +197,7 @@ class BlockersPanel(Panel, Vertical):
         self.set_reactive(BlockersPanel.interval, interval)
         if timer:
             self._timer = self.set_interval(interval, self.refresh_now)
-        self._status("waiting for the first refresh…")
+        self._status(f"waiting for the first refresh{G.ellipsis}")
 
     def watch_interval(self, interval: float) -> None:
         if self._timer is not None:
@@ -277,7 +278,7 @@ class BlockersPanel(Panel, Vertical):
         done = "signalled" if action["signalled"] else "was already gone"
         self.app.notify(f"{kind}: pid {session.pid} {done}.")
         self.console.run_panel.write(
-            [f"      ⚡ {self.service.operator} {kind} pid {session.pid} ({done})"]
+            [f"      {G.action} {self.service.operator} {kind} pid {session.pid} ({done})"]
         )
         self.refresh_now()
 
@@ -336,5 +337,5 @@ def _pause_note(run: ActiveRun | None) -> str:
     pids = ", ".join(f"pid {p}" for p in run.pause_blockers)
     return (
         f"{run.migration} pauses before its next attempt: it retries as soon as {pids} "
-        "lets go (marked ▲ above), at the latest when the backoff ends."
+        f"lets go (marked {G.above} above), at the latest when the backoff ends."
     )

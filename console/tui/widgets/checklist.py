@@ -20,14 +20,27 @@ from textual.message import Message
 from textual.widgets import Static
 
 from console.core.errors import ConsoleError
+from console.glyphs import G
 from console.tui.dialogs.signoff import SignOffModal
 from console.tui.widgets.panel import Panel
 
 if TYPE_CHECKING:
     from console.core.checklist import ItemDef, ItemState
 
-ICON = {"pending": "○", "running": "◐", "done": "●", "failed": "✗", "skipped": "–"}
+STATES = ("pending", "running", "done", "failed", "skipped")
 STYLE = {"done": "green", "failed": "bold red", "running": "yellow", "skipped": "dim"}
+
+
+def _icon(state: str) -> str:
+    """The state's mark, from the glyph table in use (console/glyphs.py)."""
+    marks = {
+        "pending": G.pending,
+        "running": G.running,
+        "done": G.done,
+        "failed": G.fail,
+        "skipped": G.skipped,
+    }
+    return marks.get(state, "?")
 
 
 def _when(at: datetime | None) -> str:
@@ -36,7 +49,7 @@ def _when(at: datetime | None) -> str:
 
 class ChecklistItem(Vertical, can_focus=True):
     BINDINGS = [
-        Binding("enter,d", "do", "Do it"),
+        Binding("enter,d", "do", "Do it", key_display=G.enter),
         Binding("s", "sign_off", "Sign off"),
         Binding("down,j", "app.focus_next", "Next", show=False),
         Binding("up,k", "app.focus_previous", "Previous", show=False),
@@ -67,7 +80,7 @@ class ChecklistItem(Vertical, can_focus=True):
 
     def update_state(self, state: ItemState) -> None:
         self.state = state
-        icon, style = ICON.get(state.state, "?"), STYLE.get(state.state, "")
+        icon, style = _icon(state.state), STYLE.get(state.state, "")
         how = "console" if self.item.kind == "auto" else "sign-off"
         head = Text.assemble(
             (f"{icon} {state.state:<8}", style),
@@ -86,8 +99,8 @@ class ChecklistItem(Vertical, can_focus=True):
             parts.append(state.detail)
         hint = "enter: do it" if self.item.kind == "auto" and self.item.action else "s: sign off"
         parts.append(hint)
-        self.query_one("#meta", Static).update(" · ".join(parts))
-        for name in ICON:
+        self.query_one("#meta", Static).update(f" {G.sep} ".join(parts))
+        for name in STATES:
             self.set_class(state.state == name, f"-{name}")
 
     def on_click(self) -> None:

@@ -1,0 +1,356 @@
+"""16 colours, ASCII and NO_COLOR (issue 9).
+
+The contrast checks map ANSI colours to xterm's default palette (data, below) and
+compute WCAG 2's ratio here: 4.5:1 for text, 3:1 for lines, blocks and scrollbars.
+A bold colour among 0-7 is shown bright, as xterm (boldColors, on by default) and the
+Linux console do; dim text is blended 66% from its background (Textual's DIM_FACTOR).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.color import Color as RichColor
+from rich.color import ColorSystem, ColorType
+from rich.segment import Segment
+from textual.color import Color
+from textual.widget import Widget
+from textual.widgets import DataTable, Log
+
+from console import glyphs
+from console.core.waits import TreeNode, WaitReport
+from console.db.activity import Session
+from console.tui import theme
+from console.tui.widgets.blockers import BlockersPanel
+from console.tui.widgets.checklist import ChecklistItem, ChecklistPanel
+from console.tui.widgets.run_log import RunPanel
+from tests.ui.harness import loaded, make_app, until
+from tests.unit.test_glyphs import every_event
+
+# xterm's default colours 0-15 (XTerm-col.ad), and its default foreground and background.
+XTERM = (
+    "#000000 #cd0000 #00cd00 #cdcd00 #0000ee #cd00cd #00cdcd #e5e5e5 "
+    "#7f7f7f #ff0000 #00ff00 #ffff00 #5c5cff #ff00ff #00ffff #ffffff"
+).split()
+XTERM_FG, XTERM_BG = "#000000", "#ffffff"
+NAMES = [
+    *("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white"),
+    *(f"bright_{n}" for n in ("black", "red", "green", "yellow", "blue", "magenta", "cyan")),
+    "bright_white",
+]
+TEXT, GRAPHIC = 4.5, 3.0
+
+RGB = tuple[int, int, int]
+
+
+def rgb(hex_: str) -> RGB:
+    return int(hex_[1:3], 16), int(hex_[3:5], 16), int(hex_[5:7], 16)
+
+
+def luminance(c: RGB) -> float:
+    def lin(v: int) -> float:
+        s = v / 255
+        return s / 12.92 if s <= 0.04045 else ((s + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(v) for v in c)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: RGB, b: RGB) -> float:
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def index(name: str) -> int:
+    """The ANSI number of a theme colour ("ansi_bright_white" -> 15)."""
+    color = Color.parse(name)
+    assert color.ansi is not None and color.ansi >= 0, f"{name} is not one of the 16"
+    return color.ansi
+
+
+def pair_ratio(fg: str, bg: str, bold: bool = False) -> float:
+    f, b = index(fg), index(bg)
+    if bold and f < 8:
+        f += 8
+    return contrast(rgb(XTERM[f]), rgb(XTERM[b]))
+
+
+# -- the theme's own pairs --------------------------------------------------------------------
+
+# (foreground, background, bold, what it is); names are the theme's variables, or colours
+# the last block of console.tcss sets for this theme.
+TEXT_PAIRS = [
+    ("text", "background", False, "text"),
+    ("text-muted", "background", False, "muted text, inactive tabs"),
+    ("text-disabled", "background", False, "disabled keys"),
+    ("text-primary", "background", False, "primary text"),
+    ("text-secondary", "background", False, "secondary text"),
+    ("text-accent", "background", False, "accent text"),
+    ("text-warning", "background", False, "warnings"),
+    ("text-error", "background", False, "errors, the error button"),
+    ("text-success", "background", False, "successes"),
+    ("warning", "background", False, "the run's phase (#run-phase)"),
+    ("link-color", "background", False, "links"),
+    ("link-color-hover", "link-background-hover", False, "a link under the mouse"),
+    ("footer-key-foreground", "footer-key-background", True, "footer key letters"),
+    ("footer-description-foreground", "footer-description-background", False, "footer"),
+    ("footer-foreground", "footer-background", False, "footer"),
+    ("block-cursor-foreground", "block-cursor-background", True, "selected row"),
+    ("block-cursor-blurred-foreground", "block-cursor-blurred-background", False, "blurred"),
+    ("text", "primary", True, "top bar, table headers"),
+    ("text", "ansi_red", True, "error banner (console.tcss)"),
+    ("ansi_black", "warning", False, "warning banner (console.tcss)"),
+    ("input-cursor-foreground", "input-cursor-background", False, "input cursor"),
+    ("input-selection-foreground", "input-selection-background", False, "selected input"),
+    ("screen-selection-foreground", "screen-selection-background", False, "selected text"),
+    ("button-foreground", "background", False, "buttons"),
+    ("ansi-foreground", "ansi-background", False, "toasts"),
+]
+GRAPHIC_PAIRS = [
+    ("scrollbar", "scrollbar-background", "scrollbar thumb"),
+    ("scrollbar-hover", "scrollbar-background-hover", "scrollbar thumb, hovered"),
+    ("scrollbar-active", "scrollbar-background-active", "scrollbar thumb, dragged"),
+    ("primary", "background", "run log border, primary button border"),
+    ("border", "background", "focused borders"),
+    ("accent", "background", "focused checklist item and panel"),
+    ("success", "background", "done checklist item"),
+    ("error", "background", "failed checklist item, error button border"),
+    ("panel-lighten-2", "background", "unfocused panels and checklist items"),
+    ("text", "border-blurred", "tabs' underline (console.tcss)"),
+]
+
+
+def variables() -> dict[str, str]:
+    return {**theme.SIXTEEN.to_color_system().generate(), **theme.SIXTEEN.variables}
+
+
+def resolve(name: str) -> str:
+    return variables().get(name, name)
+
+
+def test_the_theme_is_made_of_the_16_colours_only() -> None:
+    t = theme.SIXTEEN
+    assert t.ansi  # written as the terminal's own colours
+    fields = [
+        t.primary, t.secondary, t.accent, t.warning, t.error, t.success,
+        t.foreground, t.background, t.surface, t.panel, t.boost,
+    ]  # fmt: skip
+    colours = [v for v in [*fields, *t.variables.values()] if v is not None]
+    colours = [v for v in colours if v not in ("bold", "none")]  # text styles
+    assert colours and all(v.startswith("ansi_") and v[5:] in NAMES for v in colours), colours
+
+
+def test_the_theme_pairs_reach_aa_on_xterm() -> None:
+    low = [
+        f"{what}: {fg} on {bg} {pair_ratio(resolve(fg), resolve(bg), bold):.2f}:1"
+        for fg, bg, bold, what in TEXT_PAIRS
+        if pair_ratio(resolve(fg), resolve(bg), bold) < TEXT
+    ]
+    low += [
+        f"{what}: {fg} on {bg} {pair_ratio(resolve(fg), resolve(bg)):.2f}:1"
+        for fg, bg, what in GRAPHIC_PAIRS
+        if pair_ratio(resolve(fg), resolve(bg)) < GRAPHIC
+    ]
+    assert low == []
+
+
+def test_the_check_finds_the_pairs_the_issue_reports() -> None:
+    """What a 16-colour terminal made of Textual's default theme: the check says no."""
+    assert pair_ratio("ansi_bright_red", "ansi_bright_black", bold=True) < 1.1  # footer keys
+    assert pair_ratio("ansi_bright_white", "ansi_cyan", bold=True) == pytest.approx(1.98, 0.01)
+    assert pair_ratio("ansi_red", "ansi_black") < TEXT < pair_ratio("ansi_red", "ansi_black", True)
+
+
+@pytest.mark.parametrize(
+    ("color_system", "env", "wanted"),
+    [
+        ("standard", {"TERM": "xterm"}, True),
+        ("truecolor", {"TERM": "linux"}, True),
+        ("256", {"TERM": "xterm-256color"}, False),
+        ("truecolor", {"TERM": "xterm", "COLORTERM": "truecolor"}, False),
+        ("standard", {"TERM": "linux", "NO_COLOR": "1"}, False),
+        (None, {"TERM": "dumb"}, False),
+    ],
+)
+def test_the_16_colour_theme_is_for_16_colour_terminals(
+    color_system: str | None, env: dict[str, str], wanted: bool
+) -> None:
+    assert theme.wants_16_colours(color_system, env) is wanted
+
+
+# -- the console as a 16-colour terminal shows it -------------------------------------------
+
+
+def shown(style: Any) -> tuple[RGB, RGB]:
+    """(foreground, background) as xterm draws a Segment's style on 16 colours."""
+
+    def number(c: RichColor | None) -> int | None:
+        if c is None or c.type == ColorType.DEFAULT:
+            return None
+        if c.type == ColorType.STANDARD:
+            return int(c.number)  # type: ignore[arg-type]
+        return int(c.downgrade(ColorSystem.STANDARD).number)  # type: ignore[arg-type]
+
+    f, b = number(style.color), number(style.bgcolor)
+    if style.bold and f is not None and f < 8:
+        f += 8
+    fg = rgb(XTERM_FG if f is None else XTERM[f])
+    bg = rgb(XTERM_BG if b is None else XTERM[b])
+    if style.reverse:
+        fg, bg = bg, fg
+    if style.dim:
+        fg = tuple(round(y + (x - y) * 0.66) for x, y in zip(fg, bg, strict=True))  # type: ignore[assignment]
+    return fg, bg
+
+
+def region_segments(app: Any, widget: Widget) -> Iterator[Segment]:
+    strips = app.screen._compositor.render_strips()
+    r = widget.region
+    for y in range(r.y, r.bottom):
+        yield from strips[y].crop(r.x, r.right)
+
+
+def low_text_pairs(app: Any, where: str) -> list[str]:
+    """Every character on screen against its background, below 4.5:1 (lines and blocks:
+    3:1; the key bar's disabled keys are left out: WCAG asks nothing of inactive controls)."""
+    compositor = app.screen._compositor
+    disabled = set()
+    for widget in compositor.visible_widgets:
+        if type(widget).__name__ == "KeyBar":
+            disabled.add(widget.get_component_rich_style("keybar--off", partial=True).color)
+    low = []
+    for y, strip in enumerate(compositor.render_strips()):
+        for seg in strip:
+            text = seg.text.strip()
+            if not text or seg.style is None or seg.style.color in disabled:
+                continue
+            graphic = all(ch == " " or "\u2500" <= ch <= "\u259f" for ch in text)
+            ratio = contrast(*shown(seg.style))
+            if ratio < (GRAPHIC if graphic else TEXT):
+                low.append(f"{where}, line {y}: {text[:30]!r} {ratio:.2f}:1 ({seg.style})")
+    return low
+
+
+async def test_every_screen_reaches_aa_with_the_16_colour_theme(
+    db_url: str, tmp_path: Path
+) -> None:
+    from console.tui.widgets.banner import Banner, Finding
+
+    app = make_app(db_url, tmp_path, start_refresh=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.theme = theme.NAME  # a headless app keeps the default: choose it here
+        await loaded(app)
+        low: list[str] = []
+        app.show_banner("connection lost: retrying every second")
+        for key in "1234567":
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            low += low_text_pairs(app, f"panel {key}")
+        banner = app.query_one(Banner)
+        banner.connection("")
+        banner.doctor([Finding("the role may not signal other sessions", severe=False)])
+        await pilot.pause(0.1)
+        low += low_text_pairs(app, "warning banner")
+        await pilot.press("1", "enter")
+        await until(lambda: len(app.query(ChecklistItem)) > 0)
+        await pilot.pause(0.1)
+        low += low_text_pairs(app, "checklist")
+        await pilot.press("1", "r")
+        await pilot.pause(0.3)
+        low += low_text_pairs(app, "run confirmation")
+        await pilot.press("escape")
+    assert low == []
+
+
+# -- NO_COLOR ---------------------------------------------------------------------------------
+
+
+async def test_scrollbar_stays_visible_under_no_color(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")  # Textual reads it when the App is built
+    app = make_app(db_url, tmp_path, start_refresh=False)
+    assert app.no_color
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app)
+        table = app.query_one("#migrations-table", DataTable)
+        for i in range(60):  # far taller than the screen
+            table.add_row(*[f"row {i}"] * len(table.columns), key=f"extra-{i}")
+        await pilot.pause(0.2)
+        bar = table.vertical_scrollbar
+        assert table.show_vertical_scrollbar and bar.region.area
+        # The thumb is drawn in reverse video, the track not: each cell's background.
+        thumb, track = set(), set()
+        for seg in region_segments(app, bar):
+            if seg.style is not None and not seg.text.strip():
+                (thumb if seg.style.reverse else track).add(shown(seg.style)[1])
+        assert thumb and track, "no thumb or no track: nothing to scroll?"
+        ratios = [contrast(a, b) for a in thumb for b in track]
+        assert min(ratios) >= GRAPHIC, ratios
+
+
+# -- ASCII on the Linux console --------------------------------------------------------------
+
+
+@pytest.fixture
+def linux_console(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """TERM=linux, as the console sees it at start-up; the table in use put back after."""
+    before = dataclasses.replace(glyphs.G)
+    monkeypatch.setenv("TERM", "linux")
+    monkeypatch.delenv("MIGRATION_CONSOLE_ASCII", raising=False)
+    glyphs.choose()
+    yield
+    glyphs.choose(before == glyphs.ASCII)
+    theme.textual_glyphs()  # Textual's classes as they were
+
+
+def _session(pid: int, state: str = "active") -> Session:
+    return Session(
+        pid, state, 3.0, 40.0, "CREATE INDEX CONCURRENTLY i ON t (a)", f"app {pid}", "app",
+        "local", "Lock", "virtualxid", True, (),
+    )  # fmt: skip
+
+
+def non_ascii(app: Any, widget: Widget) -> set[str]:
+    return {ch for seg in region_segments(app, widget) for ch in seg.text if not ch.isascii()}
+
+
+async def test_the_linux_console_gets_ascii_only(
+    db_url: str, tmp_path: Path, linux_console: None
+) -> None:
+    assert glyphs.is_ascii()
+    app = make_app(db_url, tmp_path, start_refresh=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app)
+        assert app.has_class("-ascii")
+        # the checklist
+        await pilot.press("1", "enter")
+        await until(lambda: len(app.query(ChecklistItem)) > 0)
+        await pilot.pause(0.1)
+        assert non_ascii(app, app.query_one(ChecklistPanel)) == set()
+        # the run log: every event a run reports, more than the screen holds
+        await pilot.press("3")
+        panel = app.query_one(RunPanel)
+        for _ in range(3):
+            for e in every_event():
+                panel.handle(e)  # type: ignore[arg-type]
+        panel.flush()
+        await pilot.pause(0.2)
+        log = app.query_one("#run-log", Log)
+        assert all(line.isascii() for line in log.lines)
+        assert non_ascii(app, log) == set()  # its border and scrollbars too
+        # the blockers tree: what the migration waits for, itself, what queues behind it
+        await pilot.press("4")
+        root, holder, queued = _session(7), _session(42, "idle in transaction"), _session(99)
+        tree = [TreeNode(holder, -1), TreeNode(root, 0), TreeNode(queued, 1)]
+        report = WaitReport(7, [holder, root, queued], [], None, tree, "pid 7 waits for pid 42.")
+        blockers = app.query_one(BlockersPanel)
+        blockers.show(report)
+        await pilot.pause(0.2)
+        cells = [str(c) for c in app.query_one("#blockers-table", DataTable).get_column_at(0)]
+        assert cells[:3] == [f"{glyphs.ASCII.above}1", glyphs.ASCII.root, f"{glyphs.ASCII.below}1"]
+        assert non_ascii(app, blockers) == set()
