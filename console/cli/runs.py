@@ -161,6 +161,7 @@ def _confirm_launch_follow(
         _say(f"  recorded in {elsewhere[-1]} (not in {store.path}: see above)")
     elif code in (ExitCode.OK, ExitCode.FAILED, ExitCode.INTERRUPTED):
         _say(f"  recorded in {store.path}")
+    gc.freeze()  # the command is over: the interpreter's last collection need not walk it
     return code
 
 
