@@ -15,6 +15,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+# The tests (and the CLI processes they start) expect the Unicode glyphs whatever
+# terminal runs them: a CI with TERM=dumb would otherwise get the ASCII table.
+# The tests of the fallback set what they need themselves.
+os.environ["MIGRATION_CONSOLE_ASCII"] = "0"
+
 from tests.helpers import OTHER_ROLE, SECRET_PASSWORD, SECRET_ROLE, with_database
 
 TEMPLATE = "mc_test_template"
