@@ -21,6 +21,7 @@ from console.core.settings import (
     default_operator,
     resolve_connection,
 )
+from console.glyphs import G
 
 if TYPE_CHECKING:
     from console.core.model import Migration
@@ -147,7 +148,9 @@ async def cmd_plan(ns: argparse.Namespace) -> int:
             }
         )
         return ExitCode.OK
-    out.print(f"[bold]{escape(migration.name)}[/] — {sp.section.name} section: {escape(sp.reason)}")
+    out.print(
+        f"[bold]{escape(migration.name)}[/] {G.dash} {sp.section.name} section: {escape(sp.reason)}"
+    )
     t = table("#", "line", "statement", "lock", "blocks", "tx")
     for p in sp.statements:
         target = f" on {', '.join(p.targets)}" if p.targets else ""
@@ -217,7 +220,7 @@ async def cmd_verify(ns: argparse.Namespace) -> int:
         return ExitCode.OK if report.ok else ExitCode.FAILED
     out.print(f"[bold]verify {escape(migration.name)}[/] on {escape(s.display)}")
     for c in report.indexes:
-        mark = "[green]✓[/]" if c.verdict == "ok" else "[red]✗[/]"
+        mark = f"[green]{G.ok}[/]" if c.verdict == "ok" else f"[red]{G.fail}[/]"
         out.print(f"{mark} {escape(c.spec.name)} on {escape(c.spec.table)}: {c.verdict}")
         if c.state.definition:
             out.print(f"    {escape(c.state.definition)}")
@@ -225,7 +228,7 @@ async def cmd_verify(ns: argparse.Namespace) -> int:
         if c.detail:
             out.print(f"    {escape(c.detail)}")
     for q in report.queries:
-        mark = "[green]✓[/]" if q.ok else "[red]✗[/]"
+        mark = f"[green]{G.ok}[/]" if q.ok else f"[red]{G.fail}[/]"
         out.print(f"{mark} query at line {q.statement.line}: {escape(q.statement.first_line)}")
         out.print(f"    result: {escape(q.error or q.result)}")
     out.print(
@@ -276,7 +279,11 @@ async def cmd_blockers(ns: argparse.Namespace) -> int:
     for r in ordered:
         wait = f"{r.wait_event_type}:{r.wait_event}" if r.wait_event_type else "-"
         d = depth.get(r.pid)
-        tree = "" if d is None else ("● root" if d == 0 else (f"▲{-d}" if d < 0 else f"▼{d}"))
+        tree = (
+            ""
+            if d is None
+            else (f"{G.root} root" if d == 0 else (f"{G.above}{-d}" if d < 0 else f"{G.below}{d}"))
+        )
         t.add_row(
             tree,
             str(r.pid),

@@ -29,6 +29,7 @@ from console.demo.server import (
     demo_state_dir,
     seed_database,
 )
+from console.glyphs import G
 
 MIGRATION = "add_composite_indexes_20251123"
 
@@ -57,7 +58,7 @@ async def run_demo(ns: argparse.Namespace) -> int:
     if ns.reset:
         _say_ended(scenarios.stop(state_dir=state))
         server.reset(state)
-    out.print(f"Starting the embedded PostgreSQL 18 in {escape(str(state))} …")
+    out.print(f"Starting the embedded PostgreSQL 18 in {escape(str(state))} {G.ellipsis}")
     server.start(state, keep_running=True)
     admin_url, url = server.url(ADMIN_DATABASE), server.url(DEMO_DATABASE)
     if not await _seeded(admin_url, url):
@@ -117,7 +118,7 @@ def _use_packaged_files(ns: argparse.Namespace, state: Path, *, fresh_history: b
 
 def start_rehearsal(url: str, name: str, state: Path) -> int:
     sc = scenarios.SCENARIOS[name]
-    out.print(f"Starting the rehearsal {name}: {escape(sc.title)} …")
+    out.print(f"Starting the rehearsal {name}: {escape(sc.title)} {G.ellipsis}")
     r = scenarios.start(url, name, state_dir=state)
     sessions = ", ".join(map(str, r.sessions))
     out.print(

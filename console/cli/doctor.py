@@ -15,8 +15,12 @@ from console.core.doctor import FAIL, OK, SKIP, WARN, Check, DoctorReport, diagn
 from console.core.errors import BadInput, ExitCode
 from console.core.migration_file import list_migrations, parse_migration
 from console.core.model import Migration
+from console.glyphs import G
 
-MARKS = {OK: "[green]✓[/]", WARN: "[yellow]![/]", FAIL: "[red]✗[/]", SKIP: "[dim]-[/]"}
+
+def _mark(verdict: str) -> str:
+    marks = {OK: f"[green]{G.ok}[/]", WARN: "[yellow]![/]", FAIL: f"[red]{G.fail}[/]"}
+    return marks.get(verdict, "[dim]-[/]" if verdict == SKIP else "?")
 
 
 async def run_doctor(ns: argparse.Namespace) -> int:
@@ -62,7 +66,7 @@ def _migrations(ns: argparse.Namespace) -> tuple[list[Migration], list[Check]]:
 def print_report(report: DoctorReport) -> None:
     out.print(f"[bold]doctor[/] {escape(report.database)}")
     for c in report.checks:
-        out.print(f"{MARKS.get(c.verdict, '?')} {c.name}: {escape(c.summary)}")
+        out.print(f"{_mark(c.verdict)} {c.name}: {escape(c.summary)}")
         if c.fix and c.verdict != OK:
             out.print(f"    fix: {escape(c.fix)}")
     failures, warnings = len(report.failures), len(report.warnings)

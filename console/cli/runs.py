@@ -29,6 +29,7 @@ from console.cli.commands import (
     settings,
 )
 from console.core.errors import BadInput, ExitCode
+from console.glyphs import G
 
 if TYPE_CHECKING:
     from console.core import events as ev
@@ -226,7 +227,7 @@ async def _follow(
         presses += 1
         if presses == 1 and cancels and runner_alive(runner_pid):
             _say(
-                "Cancelling on the server… (Ctrl-C again stops following; the runner "
+                f"Cancelling on the server{G.ellipsis} (Ctrl-C again stops following; the runner "
                 "finishes the cancel and records the run)",
                 error=True,
             )
@@ -369,7 +370,7 @@ async def _cancel(ns: argparse.Namespace) -> int:
         what = "was interrupted (see `migration-console recover`)" if record else "is not running"
         raise BadInput(f"Nothing to cancel: {migration.name} {what}.", "")
     how = await control.send(s, store, record, "cancel", _operator(ns))
-    _say(f"Cancel requested ({how}); waiting for the runner to record the run…")
+    _say(f"Cancel requested ({how}); waiting for the runner to record the run{G.ellipsis}")
     if record_alive(record) is None:
         return await _follow_from_database(ns, record)
     return await _follow(
@@ -456,7 +457,9 @@ async def _adopt(
     conn = await connect(s, MONITOR, name)
     try:
         if state.orphan is not None:
-            render.out.print(f"Waiting for pid {state.orphan.pid} to end (Ctrl-C stops waiting)…")
+            render.out.print(
+                f"Waiting for pid {state.orphan.pid} to end (Ctrl-C stops waiting){G.ellipsis}"
+            )
         return await _follow(recovery.adopt(conn, store, state, by), 0, name, cancels=False)
     finally:
         await close_quietly(conn)

@@ -22,6 +22,7 @@ from textual.widgets import Input, Static, Tab, Tabs
 from console.core import events as ev
 from console.core.errors import ConsoleError
 from console.core.run import RunOptions
+from console.glyphs import G
 from console.tui.rehearsals import Rehearsals
 from console.tui.run_controller import ActiveRun, RunController
 from console.tui.theme import apply_theme
@@ -245,9 +246,9 @@ class MigrationConsoleApp(App[int]):
 
     def show_place(self, version: str, railway: str) -> None:
         """The top bar: which database on which host, the server's version, Railway's names."""
-        where = f" · railway {railway}" if railway else ""
+        where = f" {G.sep} railway {railway}" if railway else ""
         self.query_one("#topbar", Static).update(
-            f"{self.service.settings.place} · PostgreSQL {version}{where}"
+            f"{self.service.settings.place} {G.sep} PostgreSQL {version}{where}"
         )
 
     @property

@@ -18,6 +18,7 @@ from textual.app import SystemCommand
 from textual.timer import Timer
 
 from console.core.errors import ConsoleError
+from console.glyphs import G
 from console.lazy import lazy
 from console.tui.widgets.banner import Banner, Finding
 
@@ -62,7 +63,7 @@ class Rehearsals:
 
     def start(self, name: str) -> None:
         sc = scenarios.SCENARIOS[name]
-        self.app.notify(f"Starting the rehearsal {name} ({sc.title})…", timeout=3)
+        self.app.notify(f"Starting the rehearsal {name} ({sc.title}){G.ellipsis}", timeout=3)
         self.app.run_worker(
             lambda: self._start(name), thread=True, group="rehearsal", exit_on_error=False
         )

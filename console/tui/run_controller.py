@@ -18,6 +18,7 @@ from console.core import events as ev
 from console.core.durations import duration
 from console.core.errors import ConsoleError
 from console.core.run.pids import this_host
+from console.glyphs import G
 from console.lazy import lazy
 from console.tui.dialogs.choice import Choice, ChoiceModal
 from console.tui.dialogs.confirm import ConfirmModal
@@ -119,7 +120,7 @@ class RunController:
                 name, action, self.app.options, self.app.notes, resume=resume
             )
         except ConsoleError as exc:
-            self.panel.write([f"✗ {exc.message} {exc.hint}".strip()])
+            self.panel.write([f"{G.fail} {exc.message} {exc.hint}".strip()])
             self.app.report(exc)
             return None
         run = ActiveRun(name, action, launched.run_id, launched.pid, this_host(), str(launched.log))
@@ -268,7 +269,7 @@ class RunController:
         except ConsoleError as exc:
             self.app.report(exc)
             return
-        self.panel.write([f"      ⚡ {self.service.operator}: {what} ({how})"])
+        self.panel.write([f"      {G.action} {self.service.operator}: {what} ({how})"])
 
     async def answer_max_wait(self, e: ev.MaxWaitReached) -> None:
         run = self.active

@@ -315,6 +315,12 @@ def _session(pid: int, state: str = "active") -> Session:
     )  # fmt: skip
 
 
+def screen_lines(app: Any) -> list[str]:
+    """The screen's lines that are not ASCII, for the failure message."""
+    lines = ["".join(s.text for s in strip) for strip in app.screen._compositor.render_strips()]
+    return [line for line in lines if not line.isascii()]
+
+
 def non_ascii(app: Any, widget: Widget) -> set[str]:
     return {ch for seg in region_segments(app, widget) for ch in seg.text if not ch.isascii()}
 
@@ -354,3 +360,24 @@ async def test_the_linux_console_gets_ascii_only(
         cells = [str(c) for c in app.query_one("#blockers-table", DataTable).get_column_at(0)]
         assert cells[:3] == [f"{glyphs.ASCII.above}1", glyphs.ASCII.root, f"{glyphs.ASCII.below}1"]
         assert non_ascii(app, blockers) == set()
+
+
+async def test_every_panel_on_the_linux_console_is_ascii_from_edge_to_edge(
+    db_url: str, tmp_path: Path, linux_console: None
+) -> None:
+    """Not a panel's own text only: the top bar, the tabs, the banner, the key bar, the
+    borders and the scrollbars of every panel, at 80x24 and on the dashboard."""
+    app = make_app(db_url, tmp_path, start_refresh=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app)
+        await until(lambda: "PostgreSQL" in str(app.query_one("#topbar").render()))
+        for key in ("1", "enter", "3", "4", "v", "6", "7"):
+            await pilot.press(key)
+            if key == "v":
+                await until(lambda: "failed" in str(app.query_one("#verify-summary").render()))
+            await pilot.pause(0.1)
+            assert non_ascii(app, app.screen) == set(), (key, app.active, screen_lines(app))
+        await pilot.resize_terminal(200, 60)
+        await until(lambda: app.dashboard)
+        await pilot.pause(0.1)
+        assert non_ascii(app, app.screen) == set(), ("dashboard", screen_lines(app))

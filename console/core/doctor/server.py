@@ -30,6 +30,7 @@ from console.core.model import Migration
 from console.core.plan import plan_section
 from console.core.preflight import table_problems, version_problem
 from console.db import catalog, diagnostics
+from console.glyphs import G
 
 HOUR_MS = 3_600_000
 _UNIT_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": HOUR_MS, "d": 24 * HOUR_MS}
@@ -187,7 +188,8 @@ async def idle_check(conn: asyncpg.Connection, migrations: Sequence[Migration] =
     )
     see_all = (
         "To see every session, grant the role pg_read_all_stats "
-        "(`GRANT pg_read_all_stats TO …;` as a superuser), or run the doctor as one that has it."
+        f"(`GRANT pg_read_all_stats TO {G.ellipsis};` as a superuser), or run the doctor as "
+        "one that has it."
     )
     if not total:
         summary = f"No visible session is idle in a transaction, but {unseen}."

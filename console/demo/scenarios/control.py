@@ -24,6 +24,7 @@ from console.core.errors import BadInput, ConnectError
 from console.core.run.pids import runner_alive
 from console.demo.scenarios.catalog import SCENARIOS
 from console.demo.scenarios.hold import READY, SETUP_TIMEOUT_S
+from console.glyphs import G
 
 START_TIMEOUT_S = SETUP_TIMEOUT_S + 15  # connecting, then the sessions' setup
 STOP_TIMEOUT_S = 15.0
@@ -53,7 +54,7 @@ def records_dir(state_dir: Path | None = None) -> Path:
 
 def check_name(name: str) -> str:
     if name not in SCENARIOS:
-        shown = name if len(name) <= 40 else f"{name[:40]}…"
+        shown = name if len(name) <= 40 else f"{name[:40]}{G.ellipsis}"
         raise BadInput(
             f"There is no scenario called {shown!r}.",
             f"Choose one of: {', '.join(SCENARIOS)}.",

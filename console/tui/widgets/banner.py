@@ -16,6 +16,7 @@ from textual import work
 from textual.widgets import Static
 
 from console.core.errors import ConsoleError
+from console.glyphs import is_ascii
 from console.tui.widgets.panel import Panel
 
 CONNECTION, REHEARSAL, DOCTOR = "connection", "rehearsal", "doctor"
@@ -111,7 +112,7 @@ class Banner(Panel, Static):
         if not self.expanded:
             first = self.findings[0]
             more = len(self.findings) - 1
-            line = Text(no_wrap=True, overflow="ellipsis")
+            line = Text(no_wrap=True, overflow="crop" if is_ascii() else "ellipsis")
             if self.has_more:  # the key first: the line is cut at the terminal's width
                 what = ([f"+{more}"] if more else []) + (["fix"] if self.has_fix else [])
                 line.append(f"[e: {', '.join(what)}] ", style="italic")

@@ -12,6 +12,8 @@ from rich.text import Text
 from textual import events
 from textual.widgets import Static
 
+from console.glyphs import is_ascii
+
 
 class KeyBar(Static):
     COMPONENT_CLASSES = {"keybar--key", "keybar--off"}
@@ -42,7 +44,7 @@ class KeyBar(Static):
     def _changed(self, screen: object) -> None:
         if not self.is_attached or screen is not self.screen:
             return
-        text = Text(no_wrap=True, overflow="ellipsis")
+        text = Text(no_wrap=True, overflow="crop" if is_ascii() else "ellipsis")
         self._keys = []
         seen: set[str] = set()
         key_style = self.get_component_rich_style("keybar--key")
@@ -53,6 +55,8 @@ class KeyBar(Static):
             seen.add(binding.action)
             start = len(text)
             key = self.app.get_key_display(binding)
+            if not key.isascii() and is_ascii():  # Textual draws enter as ⏎, up as ↑, …
+                key = binding.key.split(",")[0]
             text.append(f" {key}", style=key_style if enabled else off_style)
             text.append(f" {binding.description} ", style="" if enabled else off_style)
             self._keys.append((start, len(text), binding.key.split(",")[0]))

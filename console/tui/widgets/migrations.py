@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from console.core.errors import ConsoleError
+from console.glyphs import G
 from console.tui.widgets.panel import Panel
 from console.tui.widgets.table_sync import sync_rows
 
@@ -38,13 +39,16 @@ class MigrationsPanel(Panel, Vertical):
             self.name = name
 
     def compose(self) -> ComposeResult:
-        yield Static("connecting…", id="overview", markup=False)
+        yield Static(f"connecting{G.ellipsis}", id="overview", markup=False)
         table: DataTable[str] = DataTable(
             id="migrations-table", cursor_type="row", zebra_stripes=True
         )
         table.add_columns("migration", "state", "detail", "last run")
         yield table
-        yield Static("enter: open checklist · r: run · b: rollback · v: verify", classes="hint")
+        yield Static(
+            f" {G.sep} ".join(("enter: open checklist", "r: run", "b: rollback", "v: verify")),
+            classes="hint",
+        )
 
     @work(group="overview", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
@@ -61,10 +65,10 @@ class MigrationsPanel(Panel, Vertical):
             self.console.select(rows[0].name)
 
     def show_overview(self, o: Overview) -> None:
-        railway = f" · railway {o.railway_text}" if o.railway_text else ""
+        railway = f" {G.sep} railway {o.railway_text}" if o.railway_text else ""
         # The top bar names the place and the version; this line adds the role and the
         # connection string (masked), cut at the panel's width rather than wrapped.
-        self.query_one("#overview", Static).update(f"role {o.role} · {o.database}{railway}")
+        self.query_one("#overview", Static).update(f"role {o.role} {G.sep} {o.database}{railway}")
 
     def show(self, rows: list[MigrationStatus]) -> None:
         table = self.query_one(DataTable)

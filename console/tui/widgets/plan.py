@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from console.core.errors import ConsoleError
+from console.glyphs import G
 from console.tui.widgets.panel import Panel
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ class PlanPanel(Panel, Vertical):
     def show(self, plan: MigrationPlan) -> None:
         sp = plan.section
         self.query_one("#plan-summary", Static).update(
-            f"{plan.migration.name} — {sp.section.name}: {sp.reason}"
+            f"{plan.migration.name} {G.dash} {sp.section.name}: {sp.reason}"
         )
         table = self.query_one(DataTable)
         table.clear()

@@ -16,6 +16,7 @@ from textual.widgets import Label, Log, ProgressBar, Static
 from console.core import events as ev
 from console.core.durations import duration, short
 from console.core.narrate import event_lines, progress_text
+from console.glyphs import G
 
 MAX_LINES = 20_000
 FLUSH_S = 0.1
@@ -50,7 +51,7 @@ class RunPanel(Vertical):
 
     def begin(self, log: str | None) -> None:
         if self.query_one(Log).line_count or self._pending:
-            self._pending.append("─" * 60)
+            self._pending.append(G.rule * 60)
         self.flush()
         self._started = time.monotonic()
         self._total = 0
@@ -89,7 +90,7 @@ class RunPanel(Vertical):
             self.flush()
             self._started = None
             self.query_one("#run-progress-row").add_class("-idle")
-            where = f" · log {self.log_path}" if self.log_path else ""
+            where = f" {G.sep} log {self.log_path}" if self.log_path else ""
             self._current = (
                 f"{e.result.action} {e.result.status} in {duration(e.result.duration_s)}{where}"
             )
@@ -125,9 +126,10 @@ class RunPanel(Vertical):
         waiting = ""
         if self._wait is not None:
             what, waited, since = self._wait
-            waiting = f" · ⏳ {short(waited + now - since)} for {what}"
+            waiting = f" {G.sep} {G.wait} {short(waited + now - since)} for {what}"
         self.query_one("#run-status", Static).update(
-            f"{self._current}{waiting} · {short(now - self._started)} elapsed · x cancels"
+            f"{self._current}{waiting} {G.sep} {short(now - self._started)} elapsed "
+            f"{G.sep} x cancels"
         )
 
     @property

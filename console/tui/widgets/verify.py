@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from console.core.errors import ConsoleError
+from console.glyphs import G
 from console.lazy import lazy
 from console.tui.widgets.panel import Panel
 
@@ -45,7 +46,9 @@ class VerifyPanel(Panel, Vertical):
             id="compare-summary",
         )
         compare: DataTable[str | Text] = DataTable(id="verify-compare", cursor_type="row")
-        compare.add_columns("line", "before", "after", "change", "access path before → after")
+        compare.add_columns(
+            "line", "before", "after", "change", f"access path before {G.arrow} after"
+        )
         yield compare
 
     @work(group="verify", exclusive=True, exit_on_error=False)
@@ -66,7 +69,8 @@ class VerifyPanel(Panel, Vertical):
             return
         faster = sum(1 for r in rows if r.change_pct is not None and r.change_pct < 0)
         self.query_one("#compare-summary", Static).update(
-            f"Performance, baseline → after the migration: {faster} of {len(rows)} queries faster"
+            f"Performance, baseline {G.arrow} after the migration: {faster} of {len(rows)} "
+            "queries faster"
         )
         table = self.query_one("#verify-compare", DataTable)
         table.clear()
@@ -79,7 +83,7 @@ class VerifyPanel(Panel, Vertical):
                 _ms(r.before_ms),
                 _ms(r.after_ms),
                 change,
-                f"{measure.main_access_path(r.before_paths)} → "
+                f"{measure.main_access_path(r.before_paths)} {G.arrow} "
                 f"{measure.main_access_path(r.after_paths)}",
             )
 
@@ -106,7 +110,7 @@ class VerifyPanel(Panel, Vertical):
         queries = self.query_one("#verify-queries", DataTable)
         queries.clear()
         for q in report.queries:
-            mark = "[green]✓[/]" if q.ok else "[bold red]✗[/]"
+            mark = f"[green]{G.ok}[/]" if q.ok else f"[bold red]{G.fail}[/]"
             queries.add_row(
                 str(q.statement.line), f"{mark} {q.error or q.result}", q.statement.first_line
             )
