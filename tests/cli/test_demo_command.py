@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import shutil
 import subprocess
@@ -14,11 +15,14 @@ from pathlib import Path
 
 from tests.helpers import ROOT, SHIPPED, run_cli
 
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
-def _read_until(fd: int, needle: bytes, limit_s: float) -> bytes:
+
+def _read_until(fd: int, needle: bytes, limit_s: float, *, plain: bool = False) -> bytes:
+    """Read the terminal until `needle` shows (`plain`: in the text, styles left out)."""
     seen = b""
     end = time.monotonic() + limit_s
-    while needle not in seen:
+    while needle not in (ANSI.sub(b"", seen) if plain else seen):
         if time.monotonic() > end:
             raise AssertionError(f"never saw {needle!r}; got {seen[-2000:]!r}")
         ready, _, _ = select.select([fd], [], [], 0.2)
@@ -64,6 +68,12 @@ def test_demo_opens_the_console_in_a_terminal_and_quits() -> None:
         screen = _read_until(master, b"Checklist", 120)
         assert b"Traceback" not in screen
         _read_until(master, b"pending", 60)  # the migrations table came from the database
+        os.write(master, b"\x10")  # ctrl+p: the palette offers the demo's rehearsals
+        _read_until(master, b"Search for commands", 30)
+        os.write(master, b"rehearse writer")
+        _read_until(master, b"Rehearse: writer idle in transaction", 30, plain=True)
+        os.write(master, b"\x1b")  # escape: close it; the table under it is drawn again
+        _read_until(master, b"add_composite_indexes_20251123", 30, plain=True)
         os.write(master, b"q")
         after = _read_until(master, b"demo --stop` stops it", 60)
         assert b"The demo server keeps running" in after
