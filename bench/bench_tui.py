@@ -263,6 +263,54 @@ def startup_pty(url: str, work: Path, n: int) -> dict[str, float | None]:
     return marks
 
 
+BARE_APP = """
+from textual.app import App
+from textual.widgets import Footer, Header, Static
+
+class Bare(App):
+    def compose(self):
+        yield Header()
+        yield Static("bare textual ready")
+        yield Footer()
+
+Bare().run()
+"""
+
+
+def startup_bare(work: Path) -> dict[str, float | None]:
+    """A bare Textual app (header, one line, footer) in the same kind of pty, timed the
+    same way: the baseline issue 9 measures the console's first screen against."""
+    parent, child = open_pty()
+    marks: dict[str, float | None] = {"output": None, "frame": None}
+    buf = bytearray()
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BARE_APP],
+        stdin=child, stdout=child, stderr=child, env=child_env("", work), cwd=work,
+        start_new_session=True,
+    )  # fmt: skip
+    os.close(child)
+    try:
+        end = t0 + STARTUP_TIMEOUT_S
+        while marks["frame"] is None and time.monotonic() < end:
+            before = len(buf)
+            if not drain(parent, time.monotonic() + 0.01, buf):
+                break
+            if len(buf) == before:
+                continue
+            now = time.monotonic() - t0
+            if marks["output"] is None:
+                marks["output"] = now
+            if b"bare textual ready" in _ESC.sub(b"", bytes(buf)):
+                marks["frame"] = now
+    finally:
+        stop_process(proc, parent)
+        os.close(parent)
+    if marks["frame"] is None:
+        raise RuntimeError("the bare Textual app drew nothing")
+    return marks
+
+
 def startup_headless(url: str, work: Path, n: int) -> dict[str, float]:
     out = work / f"startup-{n}.json"
     cmd = [sys.executable, str(HERE), "--child", "startup", "--url", url]
@@ -294,17 +342,20 @@ def bench_startup(url: str, work: Path, repeat: int) -> None:
     print(f"\n(1) start-up, {repeat} runs each, interleaved (times from spawn, ms)")
     ptys: list[dict[str, float | None]] = []
     heads: list[dict[str, float]] = []
+    bares: list[dict[str, float | None]] = []
     imports: list[float] = []
     failed = 0
     for n in range(repeat):
         try:
             p = startup_pty(url, work, n)
+            b = startup_bare(work)
             h = startup_headless(url, work, n)
         except RuntimeError as exc:  # reported, not fatal: the others still count
             failed += 1
             print(f"  run {n + 1}: FAILED: {exc}")
             continue
         ptys.append(p)
+        bares.append(b)
         heads.append(h)
         imports.append(startup_import_only())
         print(
@@ -332,7 +383,15 @@ def bench_startup(url: str, work: Path, repeat: int) -> None:
             row("tab bar drawn (all 7 tabs)", [p["tabs"] for p in ptys]),
             row("migrations table shows the database's row", [p["data"] for p in ptys]),
             row("q to exit (not from spawn)", [p["quit"] for p in ptys]),
+            row("bare Textual app: first byte", [b["output"] for b in bares]),
+            row("bare Textual app: first screen drawn", [b["frame"] for b in bares]),
         ],
+    )
+    console = statistics.median(float(p["frame"] or 0) for p in ptys)
+    baseline = statistics.median(float(b["frame"] or 0) for b in bares)
+    print(
+        f"  first screen: the console's median is {console / baseline:.2f}x the bare app's "
+        "(issue 9 asks for at most 2x)"
     )
     print()
     print_table(

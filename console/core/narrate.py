@@ -6,9 +6,16 @@ that a face may colour; the text itself carries no markup.
 
 from __future__ import annotations
 
-from console.core import events as ev
+from typing import TYPE_CHECKING
+
 from console.core.durations import duration
 from console.glyphs import G
+from console.lazy import lazy
+
+if TYPE_CHECKING:
+    from console.core import events as ev
+else:
+    ev = lazy("console.core.events")  # its dataclasses load with the first event, not before
 
 Line = tuple[str, str]  # (tone, text)
 INDENT = "      "

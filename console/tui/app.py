@@ -19,7 +19,6 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input, Static, Tab, Tabs
 
-from console.core import events as ev
 from console.core.errors import ConsoleError
 from console.core.run import RunOptions
 from console.glyphs import G
@@ -40,6 +39,7 @@ from console.tui.widgets.verify import VerifyPanel
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from console.core import events as ev
     from console.core.service import ConsoleService, Session
 
 TABS = PANELS  # the panels, in the order of their keys 1 … 7
@@ -103,14 +103,15 @@ class MigrationConsoleApp(App[int]):
 
     def on_mount(self) -> None:
         apply_theme(self)  # 16 colours, ASCII (issue 9)
-        # Objects alive after start-up never need collecting: keep full GC passes short.
-        self.call_after_refresh(gc.freeze)
         self.query_one(Body).fit(self.size.width, self.size.height)
         self.query_one("#migrations-table").focus()
-        # The first frame first; then the database: overview, doctor, history, runs.
-        self.call_after_refresh(self._start)
 
-    def _start(self) -> None:
+    async def on_ready(self) -> None:
+        """The first frame is on the terminal (Textual's Ready): now the panels it did not
+        show, the database, and the imports it needs (the driver, the SQL parser)."""
+        await self.query_one(Body).mount_rest()
+        # Objects alive after start-up never need collecting: keep full GC passes short.
+        gc.freeze()
         self.load_overview()
         if self.doctor_at_start:
             self.query_one(Banner).run_doctor()

@@ -19,14 +19,20 @@ from textual.timer import Timer
 
 from console.core.errors import ConsoleError
 from console.glyphs import G
-from console.lazy import lazy
 from console.tui.widgets.banner import Banner, Finding
 
 if TYPE_CHECKING:
-    from console.demo import scenarios
+    from types import ModuleType
+
     from console.tui.app import MigrationConsoleApp
-else:
-    scenarios = lazy("console.demo.scenarios")
+
+
+def _scenarios() -> ModuleType:
+    """Imported when first used: ``console.demo`` brings the driver, which the first
+    frame must not wait for (and a console outside the demo never needs)."""
+    from console.demo import scenarios
+
+    return scenarios
 
 POLL_S = 2.0  # how often the banner checks that the rehearsal it shows still runs
 
@@ -44,8 +50,8 @@ class Rehearsals:
 
     def commands(self) -> Iterator[SystemCommand]:
         """Start each scenario not running; stop each one running, or all of them."""
-        live = {r.name for r in scenarios.running(self.state_dir)}
-        for name, sc in scenarios.SCENARIOS.items():
+        live = {r.name for r in _scenarios().running(self.state_dir)}
+        for name, sc in _scenarios().SCENARIOS.items():
             if name in live:
                 yield SystemCommand(
                     f"Stop rehearsal: {sc.title}",
@@ -62,7 +68,7 @@ class Rehearsals:
     # -- in threads: scenarios' calls block until the sessions hang or are gone -------------
 
     def start(self, name: str) -> None:
-        sc = scenarios.SCENARIOS[name]
+        sc = _scenarios().SCENARIOS[name]
         self.app.notify(f"Starting the rehearsal {name} ({sc.title}){G.ellipsis}", timeout=3)
         self.app.run_worker(
             lambda: self._start(name), thread=True, group="rehearsal", exit_on_error=False
@@ -75,7 +81,7 @@ class Rehearsals:
 
     def _start(self, name: str) -> None:
         try:
-            scenarios.start(self.app.service.settings.dsn or "", name, self.state_dir)
+            _scenarios().start(self.app.service.settings.dsn or "", name, self.state_dir)
         except ConsoleError as exc:
             self.app.call_from_thread(self.app.report, exc)
             return
@@ -83,7 +89,7 @@ class Rehearsals:
 
     def _stop(self, name: str | None) -> None:
         try:
-            ended = scenarios.stop(name, self.state_dir)
+            ended = _scenarios().stop(name, self.state_dir)
         except ConsoleError as exc:
             self.app.call_from_thread(self.app.report, exc)
             return
@@ -92,7 +98,7 @@ class Rehearsals:
     # -- back on the event loop -----------------------------------------------------------------
 
     def _started(self, name: str) -> None:
-        sc = scenarios.SCENARIOS[name]
+        sc = _scenarios().SCENARIOS[name]
         self.shown = name
         self.banner.rehearsal(
             [Finding(f"Rehearsal {name}: {sc.description}", severe=False)]
@@ -113,7 +119,7 @@ class Rehearsals:
     def _check(self) -> None:
         if self.shown is None:
             return
-        if self.shown not in {r.name for r in scenarios.running(self.state_dir)}:
+        if self.shown not in {r.name for r in _scenarios().running(self.state_dir)}:
             self.app.notify(f"The rehearsal {self.shown} is over: its hang was resolved.")
             self._over()
 

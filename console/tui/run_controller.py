@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from console.core import events as ev
 from console.core.durations import duration
 from console.core.errors import ConsoleError
 from console.core.run.pids import this_host
@@ -25,12 +24,14 @@ from console.tui.dialogs.confirm import ConfirmModal
 from console.tui.widgets.run_log import RunPanel
 
 if TYPE_CHECKING:
+    from console.core import events as ev
     from console.core.model import MigrationPlan
     from console.core.run import control, recovery
     from console.core.run.process import Launched
     from console.core.service import ConsoleService
     from console.tui.app import MigrationConsoleApp
 else:
+    ev = lazy("console.core.events")  # its 24 dataclasses: after the first frame
     control = lazy("console.core.run.control")
     recovery = lazy("console.core.run.recovery")
 

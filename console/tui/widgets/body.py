@@ -5,6 +5,10 @@ dashboard: the migrations and one side panel (the checklist, unless verify, plan
 or history was chosen) on the left, the run log and the Blockers lock tree on the
 right, so an incident needs no switching. The layout follows the terminal's size
 live; every panel keeps its place in the tree, only what is shown changes.
+
+The first frame holds only the panels it shows; the others are mounted right
+after it (``mount_rest``), or at once when asked for before that: styling five
+hidden panels' widgets made the first screen wait about 30 ms.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widget import Widget
+from textual.widget import AwaitMount, Widget
 
 from console.tui.widgets.blockers import BlockersPanel
 from console.tui.widgets.checklist import ChecklistPanel
@@ -35,6 +39,15 @@ TITLES = {
 PANELS = tuple(TITLES)
 SIDE = ("checklist", "verify", "plan", "history")  # one at a time under the migrations
 LIVE = ("run", "blockers")  # both at once on a dashboard
+CLASSES: dict[str, type[Widget]] = {
+    "migrations": MigrationsPanel,
+    "checklist": ChecklistPanel,
+    "verify": VerifyPanel,
+    "plan": PlanPanel,
+    "history": HistoryPanel,
+    "run": RunPanel,
+    "blockers": BlockersPanel,
+}
 DASHBOARD = (160, 45)  # the smallest terminal that gets the dashboard
 
 
@@ -61,19 +74,39 @@ class Body(Horizontal):
         self._target: str | None = None  # the panel show() is moving the focus into
 
     def compose(self) -> ComposeResult:
+        first = self._shown(is_dashboard(*self.app.size))
         with Vertical(id="side"):
-            yield MigrationsPanel(id="migrations", classes="panel")
-            yield ChecklistPanel(id="checklist", classes="panel")
-            yield VerifyPanel(id="verify", classes="panel")
-            yield PlanPanel(id="plan", classes="panel")
-            yield HistoryPanel(id="history", classes="panel")
+            yield from (self._make(k) for k in ("migrations", *SIDE) if k in first)
         with Vertical(id="live"):
-            yield RunPanel(id="run", classes="panel")
-            yield BlockersPanel(id="blockers", classes="panel")
+            yield from (self._make(k) for k in LIVE if k in first)
 
-    def on_mount(self) -> None:
-        for key, title in TITLES.items():
-            self.query_one(f"#{key}").border_title = title
+    @staticmethod
+    def _make(key: str) -> Widget:
+        panel = CLASSES[key](id=key, classes="panel")
+        panel.border_title = TITLES[key]
+        return panel
+
+    def panel(self, key: str) -> Widget:
+        """The panel ``key``, mounted now if the first frame left it out."""
+        found = self.query(f"#{key}")
+        if not found:
+            self._mount(key)
+        return self.query_one(f"#{key}")
+
+    def _mount(self, key: str) -> AwaitMount:
+        column = self.query_one("#side" if key not in LIVE else "#live", Vertical)
+        order = ("migrations", *SIDE) if key not in LIVE else LIVE
+        after = [k for k in order[order.index(key) + 1 :] if self.query(f"#{k}")]
+        panel = self._make(key)
+        panel.display = False  # until _arrange shows it
+        return column.mount(panel, before=f"#{after[0]}" if after else None)
+
+    async def mount_rest(self) -> None:
+        """Mount, and wait for, the panels the first frame left out."""
+        pending = [self._mount(k) for k in PANELS if not self.query(f"#{k}")]
+        self._arrange()
+        for mounting in pending:
+            await mounting
 
     def fit(self, width: int, height: int) -> None:
         """Tabs or dashboard, for a terminal of this size."""
@@ -95,11 +128,16 @@ class Body(Horizontal):
         if panel in SIDE:
             self.side = panel
 
+    def _shown(self, dashboard: bool) -> set[str]:
+        return {"migrations", self.side, *LIVE} if dashboard else {self.active}
+
     def _arrange(self) -> None:
-        shown = {"migrations", self.side, *LIVE} if self.dashboard else {self.active}
+        shown = self._shown(self.dashboard)
         self.set_class(self.dashboard, "-dashboard")
-        for key in PANELS:
-            self.query_one(f"#{key}").display = key in shown
+        for key in shown:
+            self.panel(key)  # mounted if the first frame left it out
+        for widget in self.query(".panel"):
+            widget.display = widget.id in shown
         self.query_one("#side").display = bool(shown - set(LIVE))
         self.query_one("#live").display = bool(shown & set(LIVE))
 
@@ -108,7 +146,7 @@ class Body(Horizontal):
         if self.active != panel:
             return  # a later switch already happened: do not pull the focus back
         self._target = None
-        widget = self.query_one(f"#{panel}")
+        widget = self.panel(panel)
         last = getattr(widget, "last_focus", None)
         if last is not None and last.is_attached and last.focusable:
             last.focus(scroll_visible=False)

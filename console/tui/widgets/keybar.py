@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual import events
-from textual.widgets import Static
+from textual.widget import Widget
 
 from console.glyphs import is_ascii
 
 
-class KeyBar(Static):
+class KeyBar(Widget):
     COMPONENT_CLASSES = {"keybar--key", "keybar--off"}
     DEFAULT_CSS = """
     KeyBar {
@@ -34,16 +34,19 @@ class KeyBar(Static):
     """
 
     def __init__(self) -> None:
-        super().__init__("", id="keybar")
+        super().__init__(id="keybar")
         self._keys: list[tuple[int, int, str]] = []  # (start, end, key) of each clickable key
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._changed)
-        self.call_after_refresh(self._changed, self.screen)
 
     def _changed(self, screen: object) -> None:
-        if not self.is_attached or screen is not self.screen:
-            return
+        if self.is_attached and screen is self.screen:
+            self.refresh()
+
+    def render(self) -> Text:
+        """Drawn from the bindings and the styles of now: a theme chosen later (the
+        palette's Theme, the 16-colour one) repaints it with its own colours."""
         text = Text(no_wrap=True, overflow="crop" if is_ascii() else "ellipsis")
         self._keys = []
         seen: set[str] = set()
@@ -64,10 +67,7 @@ class KeyBar(Static):
         if self.size.width > len(text) + len(palette):
             text.append(" " * (self.size.width - len(text) - len(palette)))
             text.append(palette, style="dim")
-        self.update(text)
-
-    def on_resize(self) -> None:
-        self._changed(self.screen)
+        return text
 
     def on_click(self, event: events.Click) -> None:
         x = event.x

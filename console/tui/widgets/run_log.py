@@ -8,15 +8,21 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Log, ProgressBar, Static
 
-from console.core import events as ev
 from console.core.durations import duration, short
 from console.core.narrate import event_lines, progress_text
 from console.glyphs import G
+from console.lazy import lazy
+
+if TYPE_CHECKING:
+    from console.core import events as ev
+else:
+    ev = lazy("console.core.events")  # its dataclasses load with the first event
 
 MAX_LINES = 20_000
 FLUSH_S = 0.1
