@@ -372,12 +372,13 @@ async def _cancel(ns: argparse.Namespace) -> int:
     if record is None or record_alive(record) is False:
         what = "was interrupted (see `migration-console recover`)" if record else "is not running"
         raise BadInput(f"Nothing to cancel: {migration.name} {what}.", "")
+    start_at = control.log_end(record)  # before the signal: the runner may end at once
     how = await control.send(s, store, record, "cancel", _operator(ns))
     _say(f"Cancel requested ({how}); waiting for the runner to record the run{G.ellipsis}")
     if record_alive(record) is None:
         return await _follow_from_database(ns, record)
     return await _follow(
-        control.follow_record(record, from_end=True), record.runner_pid or 0, migration.name,
+        control.follow_record(record, start_at=start_at), record.runner_pid or 0, migration.name,
         cancels=False,
     )  # fmt: skip
 

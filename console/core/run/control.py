@@ -81,15 +81,22 @@ def request_for(
     return replace(request, log_path=log_path_for(migration.name, action, request.run_id))
 
 
-def follow_record(record: RunRecord, *, from_end: bool = False) -> AsyncIterator[ev.Event]:
-    """Follow a recorded run's event log (on this machine) until it ends."""
-    log = Path(record.log)
+def follow_record(record: RunRecord, *, start_at: int = 0) -> AsyncIterator[ev.Event]:
+    """Follow a recorded run's event log (on this machine) until it ends, from byte
+    `start_at` (see `log_end`)."""
     return follow(
-        log,
+        Path(record.log),
         lambda: record_alive(record),
         runner_pid=record.runner_pid or 0,
-        start_at=log.stat().st_size if from_end and log.exists() else 0,
+        start_at=start_at,
     )
+
+
+def log_end(record: RunRecord) -> int:
+    """Where a recorded run's event log ends now: take it *before* telling the runner
+    anything, so that what it writes in answer (even its last event) is followed."""
+    log = Path(record.log) if record.log else None
+    return log.stat().st_size if log is not None and log.exists() else 0
 
 
 def replay(record: RunRecord) -> list[ev.Event]:
