@@ -19,7 +19,7 @@ from console.core.history import HistoryStore
 from console.core.migration_file import parse_migration
 from console.core.run.options import FAIL, RunOptions
 from console.core.run.runner import MigrationRunner
-from console.core.run.sinks import EventLog, HistorySink
+from console.core.run.sinks import EventLog, HistorySink, Recorder
 from console.core.settings import ConnectionSettings
 
 Sink = Callable[[ev.Event], None]
@@ -76,25 +76,20 @@ async def execute_run(
         on_max_wait=request.on_max_wait,
         log=str(request.log_path or ""),
     )
-    chain: list[Sink] = []
+    history = None
     if request.history_path is not None:
-        store = HistoryStore(request.history_path)
-        chain.append(
-            HistorySink(
-                store,
-                [p.statement for p in runner.plan.statements],
-                operator=request.operator,
-                environment=request.environment,
-                database=settings.display,
-                notes=request.notes,
-                resumes=request.resumes,
-            )
+        history = HistorySink(
+            HistoryStore(request.history_path),
+            [p.statement for p in runner.plan.statements],
+            operator=request.operator,
+            environment=request.environment,
+            database=settings.display,
+            notes=request.notes,
+            resumes=request.resumes,
         )
     log = EventLog(request.log_path, wake_fd) if request.log_path is not None else None
-    if log is not None:
-        chain.append(log)
-    chain.extend(sinks)
-    emit = Fanout(chain)
+    recorder = Recorder(history, log, _problem)
+    emit = Fanout([recorder, *sinks])
     try:
         try:
             await runner.open()
@@ -110,10 +105,10 @@ async def execute_run(
         try:
             return await runner.execute(emit)
         finally:
+            recorder.drain()  # the record is written before the run lock is let go
             await runner.close()
     finally:
-        if log is not None:
-            log.close()
+        recorder.close()
 
 
 class Fanout:
@@ -136,7 +131,7 @@ class Fanout:
                         _quietly(other, problem)
 
 
-def _problem(sink: Sink, exc: BaseException, e: ev.Event) -> ev.RecordProblem:
+def _problem(sink: object, exc: BaseException, e: ev.Event) -> ev.RecordProblem:
     text = exc.message if isinstance(exc, ConsoleError) else str(exc)
     fallback = getattr(sink, "fallback", None)
     if isinstance(e, ev.RunFinished) and fallback is not None:
