@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import asyncpg
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from console.core.run import RunOptions
 from console.core.service import ConsoleService, Overview
-from console.core.settings import ConnectionSettings, resolve_connection
+from console.db.connect import LOCK, MONITOR, RUN, application_name
+from console.settings import ConnectionSettings, resolve_connection
 from console.tui.app import MigrationConsoleApp
 from console.tui.dialogs.confirm import ConfirmModal
 from tests.helpers import MIGRATIONS
@@ -87,3 +91,61 @@ async def press_and_confirm(pilot: Pilot[int], *keys: str) -> None:
     await pilot.press(*keys)
     await until(lambda: isinstance(pilot.app.screen, ConfirmModal))
     await pilot.press("y")
+
+
+async def answer(pilot: Pilot[int], key: str, group: str) -> None:
+    """Answer the open confirmation with key, then wait until the app has done all it does
+    with the answer: the workers of `group` (the one that asked among them) have ended.
+    A No ends the asking worker at once; a Yes only once what it started is done."""
+    assert isinstance(pilot.app.screen, ConfirmModal)
+    asking = [w for w in pilot.app.workers if w.group == group and not w.is_finished]
+    assert asking, f"no {group} worker is waiting for the answer"
+    await pilot.press(key)
+    await until(lambda: all(w.is_finished for w in asking))
+
+
+def events_logged(log: Path, kind: str) -> int:
+    """How many events of that kind a run's event log holds so far (its whole lines: the
+    runner may be writing the last one)."""
+    if not log.exists():
+        return 0
+    lines = log.read_text(encoding="utf-8").split("\n")[:-1]
+    return sum(1 for line in lines if line.strip() and json.loads(line).get("event") == kind)
+
+
+def migration_sessions(migration: str) -> list[str]:
+    """The application_name of every session the console opens for one migration: the
+    runner's (its run lock, monitor and migration session) and the checks before a launch."""
+    return [application_name(role, migration) for role in (RUN, MONITOR, LOCK)]
+
+
+@asynccontextmanager
+async def sessions_seen(conn: asyncpg.Connection, names: list[str]) -> AsyncIterator[set[str]]:
+    """Watch pg_stat_activity (on a session of its own: conn is the watcher's alone) while
+    the block runs; yields the set of the sessions named `names` it saw, filled in as it
+    goes ("application_name pid"). It looks every 10 ms: a runner's sessions last as long
+    as its run (a process start, a lock, the statements), far longer than that."""
+    seen: set[str] = set()
+    stop = asyncio.Event()
+
+    async def watch() -> None:
+        while True:
+            rows = await conn.fetch(
+                "SELECT application_name, pid FROM pg_stat_activity "
+                "WHERE application_name = ANY($1::text[]) AND datname = current_database()",
+                names,
+            )
+            seen.update(f"{r['application_name']} {r['pid']}" for r in rows)
+            if stop.is_set():
+                return  # one last look after the block ended
+            try:
+                await asyncio.wait_for(stop.wait(), 0.01)
+            except TimeoutError:
+                pass
+
+    task = asyncio.ensure_future(watch())
+    try:
+        yield seen
+    finally:
+        stop.set()
+        await task

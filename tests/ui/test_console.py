@@ -18,8 +18,17 @@ from console.tui.dialogs.signoff import SignOffModal
 from console.tui.widgets.blockers import BlockersPanel
 from console.tui.widgets.checklist import ChecklistItem
 from console.tui.widgets.run_log import RunPanel
-from tests.helpers import hold_write
-from tests.ui.harness import loaded, make_app, press_and_confirm, until
+from tests.helpers import RUN_SESSION, hold_write, poll_until
+from tests.ui.harness import (
+    answer,
+    events_logged,
+    loaded,
+    make_app,
+    migration_sessions,
+    press_and_confirm,
+    sessions_seen,
+    until,
+)
 
 NAME = "add_composite_indexes_20251123"
 INDEXES = (
@@ -28,6 +37,26 @@ INDEXES = (
     "idx_call_costs_user_billing_date",
     "idx_scheduled_tasks_active",
 )
+
+
+async def statement_of(conn: asyncpg.Connection, pid: int) -> dict[str, object] | None:
+    """What the server shows a backend doing (None if it is gone)."""
+    row = await conn.fetchrow(
+        "SELECT pid, application_name, state, query, query_start, wait_event_type, wait_event "
+        "FROM pg_stat_activity WHERE pid = $1",
+        pid,
+    )
+    return None if row is None else dict(row)
+
+
+async def index_states(conn: asyncpg.Connection) -> dict[str, tuple[int, bool, bool]]:
+    """The migration's indexes as the catalog has them: oid, valid, ready."""
+    rows = await conn.fetch(
+        "SELECT c.relname, c.oid, i.indisvalid, i.indisready FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = ANY($1::text[])",
+        list(INDEXES),
+    )
+    return {r["relname"]: (r["oid"], r["indisvalid"], r["indisready"]) for r in rows}
 
 
 def cell_text(table: DataTable, row: str, column: int) -> str:
@@ -145,7 +174,7 @@ async def test_blockers_panel_shows_session_blocking_the_migration(
 
 
 async def test_cancel_running_migration(
-    db_url: str, helper: asyncpg.Connection, tmp_path: Path
+    db_url: str, helper: asyncpg.Connection, observer: asyncpg.Connection, tmp_path: Path
 ) -> None:
     await hold_write(helper)
     app = make_app(db_url, tmp_path, options=RunOptions(lock_timeout_s=120, lock_retries=0))
@@ -155,10 +184,32 @@ async def test_cancel_running_migration(
             await press_and_confirm(pilot, "r")
             panel = app.query_one(RunPanel)
             await until(lambda: any("waiting for pid" in line for line in panel.lines))
+            run = app.runner
+            assert run is not None and run.pid is not None
+            waiting = await statement_of(observer, run.pid)
+            assert waiting is not None and waiting["application_name"] == RUN_SESSION
+            assert (
+                waiting["query"].startswith("CREATE INDEX CONCURRENTLY")
+                and INDEXES[0] in waiting["query"]
+            )
+            assert waiting["state"] == "active" and waiting["wait_event_type"] == "Lock"
             await pilot.press("x")
             await until(lambda: isinstance(app.screen, ConfirmModal))
-            await pilot.press("n")  # keep running: nothing happens
-            await pilot.pause()
+            await answer(pilot, "n", "confirm")  # keep running: nothing happens
+            # The runner polls on: two more progress reports after the answer was dealt
+            # with. A cancel would have reached the server before the second one: the
+            # runner's monitor takes its queries in turn, and polls every half second.
+            log = Path(run.log)
+            polled = events_logged(log, "IndexProgress")
+            await until(
+                lambda: (
+                    events_logged(log, "IndexProgress") >= polled + 2
+                    or events_logged(log, "RunFinished")
+                )
+            )
+            # The server never got a cancel: the same backend still waits in the same
+            # statement, started at the same moment.
+            assert await statement_of(observer, run.pid) == waiting
             assert app.runner is not None
             await press_and_confirm(pilot, "x")
             await until(lambda: app.last_result is not None)
@@ -173,7 +224,7 @@ async def test_cancel_running_migration(
 
 
 async def test_rollback_asks_and_drops(
-    db_url: str, helper: asyncpg.Connection, tmp_path: Path
+    db_url: str, helper: asyncpg.Connection, observer: asyncpg.Connection, tmp_path: Path
 ) -> None:
     app = make_app(db_url, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -182,14 +233,27 @@ async def test_rollback_asks_and_drops(
         await until(lambda: app.last_result is not None)
         assert await count_indexes(helper) == 4
         app.last_result = None
-        await pilot.press("1", "b")
-        await until(lambda: isinstance(app.screen, ConfirmModal))
-        body = str(app.screen.query_one(".dialog-body Static").render())
-        assert "DROPS 4 index(es)" in body and INDEXES[0] in body
-        await pilot.press("n")
-        await pilot.pause()
+        built = await index_states(helper)
+        names = migration_sessions(NAME)
+        # The run's runner has closed its sessions: any session of the migration's from
+        # here on would be the rollback's.
+        await poll_until(
+            observer,
+            "SELECT NOT EXISTS (SELECT FROM pg_stat_activity "
+            "WHERE application_name = ANY($1::text[]) AND datname = current_database())",
+            names,
+        )
+        async with sessions_seen(observer, names) as seen:
+            await pilot.press("1", "b")
+            await until(lambda: isinstance(app.screen, ConfirmModal))
+            body = str(app.screen.query_one(".dialog-body Static").render())
+            assert "DROPS 4 index(es)" in body and INDEXES[0] in body
+            # No: the worker that asked ends (a Yes would end it once the rollback had).
+            await answer(pilot, "n", "run")
+        assert seen == set()  # no rollback ever reached the server
         assert app.last_result is None
         assert await count_indexes(helper) == 4
+        assert await index_states(helper) == built  # the same indexes, valid, untouched
         await press_and_confirm(pilot, "b")
         await until(lambda: app.last_result is not None)
         assert app.last_result is not None and app.last_result.action == "rollback"
