@@ -253,7 +253,7 @@ async def measure(url: str, work: Path, theme: str | None, no_color: bool) -> di
     from textual.widgets import DataTable
 
     from console.core.service import ConsoleService
-    from console.core.settings import resolve_connection
+    from console.settings import resolve_connection
     from console.tui.app import MigrationConsoleApp
 
     class Console(MigrationConsoleApp):

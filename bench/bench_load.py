@@ -67,10 +67,10 @@ from _common import embedded_server, pct  # noqa: E402 - bench/ is the script's 
 
 from console.core import waits  # noqa: E402
 from console.core.service import ConsoleService  # noqa: E402
-from console.core.settings import resolve_connection  # noqa: E402
 from console.db.connect import MONITOR, RUN, application_name, close_quietly, connect  # noqa: E402
 from console.db.sql import load  # noqa: E402
 from console.demo.server import DemoServer, create_database, seed_database  # noqa: E402
+from console.settings import resolve_connection  # noqa: E402
 
 # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver then uses /tmp. Harmless here.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")

@@ -72,8 +72,8 @@ from console.core.history import HistoryData  # noqa: E402
 from console.core.migration_file import parse_migration  # noqa: E402
 from console.core.run import RunRequest, control, execute_run  # noqa: E402
 from console.core.run.process import STATE_ENV, Launched, launch, log_path_for  # noqa: E402
-from console.core.settings import resolve_connection  # noqa: E402
 from console.demo.server import DemoServer, create_database, seed_database  # noqa: E402
+from console.settings import resolve_connection  # noqa: E402
 
 # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver then uses /tmp. Harmless here.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")

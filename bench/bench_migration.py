@@ -50,8 +50,8 @@ from _common import embedded_server, pct  # noqa: E402 - bench/ is the script's 
 from console.core import events as ev  # noqa: E402
 from console.core.migration_file import parse_migration  # noqa: E402
 from console.core.run import RunOptions, RunRequest, execute_run  # noqa: E402
-from console.core.settings import resolve_connection  # noqa: E402
 from console.demo.server import DemoServer, create_database, seed_database  # noqa: E402
+from console.settings import resolve_connection  # noqa: E402
 
 MIGRATION_NAME = "add_composite_indexes_20251123"
 MIGRATION = ROOT / "migrations" / f"{MIGRATION_NAME}.sql"

@@ -58,10 +58,10 @@ from console.core import waits  # noqa: E402
 from console.core.run import MigrationRunner, RunOptions, RunRequest, execute_run  # noqa: E402
 from console.core.run.options import FIRST_POLLS_S  # noqa: E402
 from console.core.service import ConsoleService  # noqa: E402
-from console.core.settings import resolve_connection  # noqa: E402
 from console.db.connect import MONITOR, close_quietly, connect  # noqa: E402
 from console.db.sql import load  # noqa: E402
 from console.demo.server import DemoServer, create_database, seed_database  # noqa: E402
+from console.settings import resolve_connection  # noqa: E402
 
 # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver then uses /tmp. Harmless here.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")

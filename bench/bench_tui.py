@@ -211,7 +211,7 @@ def startup_pty(url: str, work: Path, n: int) -> dict[str, float | None]:
         "bench",
     ]
     env = child_env(url, work)
-    from console.core.settings import resolve_connection
+    from console.settings import resolve_connection
 
     display = resolve_connection(url, env={}).place.encode()  # what the top bar starts with
     marks: dict[str, float | None] = dict.fromkeys(("output", "frame", "tabs", "data", "quit"))
@@ -419,7 +419,7 @@ async def _child_startup(url: str, work: Path) -> dict[str, float]:
 
     t_import = time.monotonic()
     from console.core.service import ConsoleService
-    from console.core.settings import resolve_connection
+    from console.settings import resolve_connection
 
     marks: dict[str, float] = {}
 
@@ -555,7 +555,7 @@ async def _child_stream(
 
     from console.core import events as ev
     from console.core.service import ConsoleService
-    from console.core.settings import resolve_connection
+    from console.settings import resolve_connection
     from console.tui.app import MigrationConsoleApp
     from console.tui.widgets.body import Body
     from console.tui.widgets.run_log import MAX_LINES, RunPanel
@@ -913,7 +913,7 @@ async def _child_session(url: str, work: Path, minutes: int) -> dict[str, Any]:
 
     from console.core import events as ev
     from console.core.service import ConsoleService
-    from console.core.settings import resolve_connection
+    from console.settings import resolve_connection
     from console.tui.app import MigrationConsoleApp
     from console.tui.widgets.blockers import BlockersPanel
     from console.tui.widgets.run_log import RunPanel

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 from console.cli.jsonout import print_json
 from console.connection import password_forms, secrets_of
 from console.core.durations import duration, parse_duration
-from console.core.errors import BadInput, ExitCode
-from console.core.settings import (
+from console.errors import BadInput, ExitCode
+from console.glyphs import G
+from console.settings import (
     ConnectionSettings,
     Redactor,
     default_operator,
     resolve_connection,
 )
-from console.glyphs import G
 
 if TYPE_CHECKING:
     from console.core.model import Migration
@@ -242,17 +242,10 @@ async def cmd_verify(ns: argparse.Namespace) -> int:
 
 async def cmd_blockers(ns: argparse.Namespace) -> int:
     from console.core import waits
-    from console.db import activity
-    from console.db.connect import MONITOR, close_quietly, connect
 
     s = settings(ns)
-    conn = await connect(s, MONITOR)
-    try:
-        sessions = await activity.sessions(conn)
-        root = _get(ns, "pid") or waits.run_session_pid(sessions, _get(ns, "migration"))
-        report = await waits.analyse(conn, root, sessions=sessions)
-    finally:
-        await close_quietly(conn)
+    report = await waits.report_for(s, _get(ns, "pid"), _get(ns, "migration"))
+    root = report.root_pid
     rows = report.sessions
     if _get(ns, "json"):
         print_json(

@@ -18,7 +18,6 @@ import asyncpg
 from rich.markup import escape
 
 from console.cli.render import out
-from console.core.errors import BadInput, ExitCode
 from console.demo import files as demo_files
 from console.demo import scenarios
 from console.demo.server import (
@@ -29,6 +28,7 @@ from console.demo.server import (
     demo_state_dir,
     seed_database,
 )
+from console.errors import BadInput, ExitCode
 from console.glyphs import G
 
 MIGRATION = "add_composite_indexes_20251123"

@@ -12,9 +12,9 @@ from rich.markup import escape
 from console.cli.commands import load_migration, migrations_dir, settings
 from console.cli.render import out, print_json
 from console.core.doctor import FAIL, OK, SKIP, WARN, Check, DoctorReport, diagnose
-from console.core.errors import BadInput, ExitCode
 from console.core.migration_file import list_migrations, parse_migration
 from console.core.model import Migration
+from console.errors import BadInput, ExitCode
 from console.glyphs import G
 
 

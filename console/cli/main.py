@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from console import __version__
-from console.core.errors import ConsoleError, ExitCode
+from console.errors import ConsoleError, ExitCode
 
 EPILOG = """exit codes: 0 success; 1 migration failed or interrupted, or verification mismatch;
 2 bad input or configuration; 3 cannot connect or not permitted;

@@ -28,7 +28,7 @@ from console.cli.commands import (
     run_options,
     settings,
 )
-from console.core.errors import BadInput, ExitCode
+from console.errors import BadInput, ExitCode
 from console.glyphs import G
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from console.core.model import Migration
     from console.core.run import recovery
     from console.core.run.execute import RunRequest
-    from console.core.settings import ConnectionSettings
+    from console.settings import ConnectionSettings
 
 # What a run command needs is imported inside the functions that need it: the run's
 # face loads what its checks need, forks, and only then loads the terminal renderer,
@@ -62,7 +62,7 @@ def _loading() -> Iterator[None]:
 
 
 def _operator(ns: argparse.Namespace) -> str:
-    from console.core.settings import default_operator
+    from console.settings import default_operator
 
     return str(_get(ns, "operator") or default_operator())
 
@@ -116,7 +116,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
         from console.core.history import HistoryStore
         from console.core.run import control
         from console.core.run.options import FAIL
-        from console.core.settings import railway_context
+        from console.settings import railway_context
 
         migration = load_migration(ns)
         s = settings(ns)
@@ -326,15 +326,10 @@ async def _report_interrupted(ns: argparse.Namespace, name: str) -> int:
     from console.core.history import HistoryStore
     from console.core.run import recovery
     from console.core.run.execute import exit_code
-    from console.db.connect import MONITOR, close_quietly, connect
 
     s = settings(ns)
-    conn = await connect(s, MONITOR, name)
-    try:
-        history = HistoryStore(history_path(ns)).load()
-        states = await recovery.interrupted_runs(conn, history, migrations_dir(ns), name)
-    finally:
-        await close_quietly(conn)
+    history = HistoryStore(history_path(ns)).load()
+    states = await recovery.find_interrupted(s, history, migrations_dir(ns), name)
     for state in states:
         for line in state.describe():
             _say(line, error=True)
@@ -443,30 +438,20 @@ async def _interrupted(
     s: ConnectionSettings, store: HistoryStore, ns: argparse.Namespace, name: str
 ) -> list[recovery.RunState]:
     from console.core.run import recovery
-    from console.db.connect import MONITOR, close_quietly, connect
 
-    conn = await connect(s, MONITOR, name)
-    try:
-        return await recovery.interrupted_runs(conn, store.load(), migrations_dir(ns), name)
-    finally:
-        await close_quietly(conn)
+    return await recovery.find_interrupted(s, store.load(), migrations_dir(ns), name)
 
 
 async def _adopt(
     s: ConnectionSettings, store: HistoryStore, state: recovery.RunState, by: str, name: str
 ) -> int:
     from console.core.run import recovery
-    from console.db.connect import MONITOR, close_quietly, connect
 
-    conn = await connect(s, MONITOR, name)
-    try:
-        if state.orphan is not None:
-            render.out.print(
-                f"Waiting for pid {state.orphan.pid} to end (Ctrl-C stops waiting){G.ellipsis}"
-            )
-        return await _follow(recovery.adopt(conn, store, state, by), 0, name, cancels=False)
-    finally:
-        await close_quietly(conn)
+    if state.orphan is not None:
+        render.out.print(
+            f"Waiting for pid {state.orphan.pid} to end (Ctrl-C stops waiting){G.ellipsis}"
+        )
+    return await _follow(recovery.adopt_run(s, store, state, by), 0, name, cancels=False)
 
 
 def _resume(
@@ -477,7 +462,7 @@ def _resume(
     migration: Migration,
 ) -> int:
     from console.core.run import control, recovery
-    from console.core.settings import railway_context
+    from console.settings import railway_context
 
     record = state.record
     options = run_options(ns)

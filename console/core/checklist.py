@@ -26,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from console.core.errors import BadInput
 from console.core.history import (
     FAILED,
     ROLLBACK,
@@ -39,6 +38,7 @@ from console.core.history import (
 )
 from console.core.history.tables import SIGNOFF_STATES, SignOff, save_signoff, signoffs
 from console.core.measure import AFTER, BASELINE, Measurement, latest_measurement
+from console.errors import BadInput
 
 PENDING, RUNNING, DONE, SKIPPED = "pending", "running", "done", "skipped"
 STATES = (PENDING, RUNNING, DONE, FAILED, SKIPPED)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 
-from console.core.errors import BadInput
+from console.errors import BadInput
 
 # PostgreSQL's time units (GUC "Numeric with Unit"), in seconds.
 UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}

@@ -20,7 +20,6 @@ from typing import Any
 import asyncpg
 from pglast import ast, parser
 
-from console.core.errors import BadInput
 from console.core.history import fold_sql
 from console.core.history.tables import (
     Measurement,
@@ -31,9 +30,10 @@ from console.core.history.tables import (
 )
 from console.core.model import COMPARE, Migration, Statement
 from console.core.plan import plan_statement
-from console.core.settings import ConnectionSettings
 from console.db.connect import MONITOR, close_quietly, connect
 from console.db.explain import explain_analyze
+from console.errors import BadInput
+from console.settings import ConnectionSettings
 
 __all__ = [
     "AFTER",

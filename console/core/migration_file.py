@@ -31,8 +31,8 @@ from pathlib import Path
 from pglast import ast, parser
 from pglast.enums import TransactionStmtKind as TK
 
-from console.core.errors import BadInput, MigrationSyntaxError, TransactionControl
 from console.core.model import SECTIONS, UP, Migration, Section, Statement
+from console.errors import BadInput, MigrationSyntaxError, TransactionControl
 
 MAX_FILE_BYTES = 5 * 1024 * 1024  # checked with stat() before the file is read
 MAX_STATEMENTS = 10_000  # in one section, bounded before the section is parsed

@@ -16,7 +16,6 @@ from pglast.enums import ConstrType, ObjectType, ReindexObjectType, SortByDir, V
 from pglast.stream import RawStream, maybe_double_quote_name
 from pglast.visitors import ReferencedRelations
 
-from console.core.errors import BadInput, MigrationSyntaxError
 from console.core.lint import lint_file
 from console.core.locks import AS, AX, EX, LOCK_MODES, RS, RX, SH, SRX, SUE
 from console.core.migration_file import refuse_transaction_control, transaction_control
@@ -33,6 +32,7 @@ from console.core.model import (
     Statement,
     StatementPlan,
 )
+from console.errors import BadInput, MigrationSyntaxError
 
 # What each table lock mode blocks. "DDL" for the lighter modes means ACCESS EXCLUSIVE DDL
 # (DROP, most ALTER TABLE) and, from SHARE UPDATE EXCLUSIVE on, index builds and VACUUM too.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncpg
 
-from console.core.errors import PreflightFailed
 from console.core.model import SectionPlan
 from console.db import catalog
+from console.errors import PreflightFailed
 
 MIN_SERVER_MAJOR = 12
 # Statement kinds that only read or write rows: they need no ownership.

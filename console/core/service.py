@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from console.core.errors import ConnectError, ConsoleError, ExitCode
 from console.core.run.options import ASK, RunOptions
-from console.core.settings import ConnectionSettings, railway_context
+from console.errors import ConnectError, ConsoleError, ExitCode
 from console.lazy import lazy
+from console.settings import ConnectionSettings, railway_context
 
 if TYPE_CHECKING:
     import asyncpg

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import asyncpg
 
-from console.core.errors import BadInput
 from console.core.history import HistoryData, open_runs
 from console.core.migration_file import list_migrations, parse_migration
 from console.core.model import Migration
 from console.core.plan import section_indexes
 from console.core.run import recovery
 from console.db import catalog
+from console.errors import BadInput
 
 PENDING, APPLIED, PARTIAL, INVALID, UNREADABLE, UNKNOWN = (
     "pending",

@@ -11,9 +11,9 @@ from pglast.stream import RawStream
 
 from console.core.model import VERIFY, IndexSpec, Migration, Statement
 from console.core.plan import plan_section
-from console.core.settings import ConnectionSettings
 from console.db import catalog
 from console.db.connect import MONITOR, close_quietly, connect
+from console.settings import ConnectionSettings
 
 OK, MISSING, INVALID, DIFFERENT = "ok", "missing", "invalid", "different"
 

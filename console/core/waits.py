@@ -16,7 +16,8 @@ from console.core.durations import duration
 from console.core.locks import conflicts, lock_mode
 from console.db import activity, catalog
 from console.db.activity import LockEdge, LockWait, Session
-from console.db.connect import RUN, application_name
+from console.db.connect import MONITOR, RUN, application_name, close_quietly, connect
+from console.settings import ConnectionSettings
 
 MAX_DEPTH = 8
 IDLE_WAITS = ("Client", "Activity")  # waiting for its client, or a background idle loop
@@ -205,3 +206,17 @@ async def analyse(
     ]
     report = WaitReport(root_pid, sessions, edges, progress, tree, wait=wait)
     return WaitReport(root_pid, sessions, edges, progress, tree, explain(report), wait)
+
+
+async def report_for(
+    settings: ConnectionSettings, pid: int | None = None, migration: str | None = None
+) -> WaitReport:
+    """One look on a monitor session of its own: the sessions, and the lock tree of
+    ``pid``, else of ``migration``'s running session (none: no tree)."""
+    conn = await connect(settings, MONITOR)
+    try:
+        sessions = await activity.sessions(conn)
+        root = pid or run_session_pid(sessions, migration)
+        return await analyse(conn, root, sessions=sessions)
+    finally:
+        await close_quietly(conn)

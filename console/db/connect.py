@@ -14,8 +14,8 @@ from typing import Any
 
 import asyncpg
 
-from console.core.errors import ConnectError, NotPermitted
-from console.core.settings import ConnectionSettings
+from console.errors import ConnectError, NotPermitted
+from console.settings import ConnectionSettings
 
 APP = "migration-console"
 CONNECT_TIMEOUT_S = 10.0

@@ -26,7 +26,7 @@ from urllib.parse import quote
 import asyncpg
 import platformdirs
 
-from console.core.errors import BadInput, ConnectError
+from console.errors import BadInput, ConnectError
 
 ENV_DIR = "MIGRATION_CONSOLE_DEMO_DIR"
 DEMO_DATABASE = "demo"

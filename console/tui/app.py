@@ -19,8 +19,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input, Static, Tab, Tabs
 
-from console.core.errors import ConsoleError
 from console.core.run import RunOptions
+from console.errors import ConsoleError
 from console.glyphs import G
 from console.tui.rehearsals import Rehearsals
 from console.tui.run_controller import ActiveRun, RunController

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from textual.app import SystemCommand
 from textual.timer import Timer
 
-from console.core.errors import ConsoleError
+from console.errors import ConsoleError
 from console.glyphs import G
 from console.tui.widgets.banner import Banner, Finding
 
@@ -33,6 +33,7 @@ def _scenarios() -> ModuleType:
     from console.demo import scenarios
 
     return scenarios
+
 
 POLL_S = 2.0  # how often the banner checks that the rehearsal it shows still runs
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from console.core.durations import duration
-from console.core.errors import ConsoleError
 from console.core.run.pids import this_host
+from console.errors import ConsoleError
 from console.glyphs import G
 from console.lazy import lazy
 from console.tui.dialogs.choice import Choice, ChoiceModal

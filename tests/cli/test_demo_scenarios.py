@@ -21,9 +21,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from console.core.errors import BadInput, ConnectError
 from console.demo import scenarios
 from console.demo.server import DemoServer
+from console.errors import BadInput, ConnectError
 from tests.helpers import ROOT, poll_until, run_cli
 
 APP = scenarios.APP_PREFIX

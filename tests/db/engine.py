@@ -6,10 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from console.core import events as ev
-from console.core.errors import ConsoleError
 from console.core.run import MigrationRunner, RunOptions, RunRequest, execute_run
 from console.core.run.options import FAIL
-from console.core.settings import resolve_connection
+from console.errors import ConsoleError
+from console.settings import resolve_connection
 from tests.helpers import SHIPPED
 
 FAST = RunOptions(

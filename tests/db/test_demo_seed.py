@@ -13,11 +13,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from console.core.errors import BadInput
 from console.core.migration_file import parse_migration
 from console.core.model import COMPARE, UP, VERIFY
 from console.demo import DemoServer, create_database, demo_state_dir, seed_database
 from console.demo.server import ENV_DIR, MISSING_EXTRA
+from console.errors import BadInput
 
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATION = ROOT / "migrations" / "add_composite_indexes_20251123.sql"

@@ -8,7 +8,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from console.core.errors import BadInput
 from console.core.history import HistoryStore
 from console.core.measure import (
     AFTER,
@@ -23,9 +22,10 @@ from console.core.measure import (
 )
 from console.core.migration_file import parse_migration, parse_migration_text
 from console.core.model import Statement
-from console.core.settings import resolve_connection
 from console.core.usage import index_usage, summary
 from console.db.connect import MONITOR, close_quietly, connect
+from console.errors import BadInput
+from console.settings import resolve_connection
 from tests.db.engine import run_migration
 from tests.helpers import SHIPPED
 

@@ -9,11 +9,11 @@ import asyncpg
 import pytest
 
 from console.core import events as ev
-from console.core.errors import LockHeld
 from console.core.history import HistoryStore
 from console.core.migration_file import parse_migration
 from console.core.run import MigrationRunner, RunOptions
-from console.core.settings import resolve_connection
+from console.errors import LockHeld
+from console.settings import resolve_connection
 from tests.db.engine import FAST, of, run_migration
 from tests.helpers import RUN_SESSION, SHIPPED, hold_write, poll_until
 

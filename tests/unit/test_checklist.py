@@ -17,9 +17,9 @@ from console.core.checklist import (
     load_checklist,
     sign_off,
 )
-from console.core.errors import BadInput
 from console.core.history import HistoryData, HistoryStore, RunRecord
 from console.core.measure import AFTER, BASELINE, Measurement, QueryMeasurement, save_measurement
+from console.errors import BadInput
 
 NAME = "add_composite_indexes_20251123"
 T0 = datetime(2026, 11, 24, 1, 28, 0, tzinfo=UTC)

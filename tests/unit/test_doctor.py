@@ -9,8 +9,8 @@ import pytest
 from console.core.doctor import url
 from console.core.doctor.endpoint import pooler_check, tls_check
 from console.core.doctor.server import setting_ms
-from console.core.settings import resolve_connection
 from console.db.diagnostics import SessionProbe, SslStatus
+from console.settings import resolve_connection
 
 PUBLIC_PW = "publ1c-pw"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from console.core.errors import HistoryError
 from console.core.history import HistoryStore, RunRecord, StatementRecord
 from console.core.history import store as history_mod
+from console.errors import HistoryError
 
 NAME = "add_composite_indexes_20251123"
 T0 = datetime(2025, 11, 23, 19, 5, 1, 123456, tzinfo=UTC)

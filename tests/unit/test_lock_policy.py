@@ -8,12 +8,12 @@ import pytest
 
 from console.core import events as ev
 from console.core.durations import duration, parse_duration, pg_ms
-from console.core.errors import BadInput
 from console.core.run.options import ASK, FAIL, RunOptions
 from console.core.run.policy import GIVE_UP, LOCK_TIMEOUT, WaitPolicy
 from console.core.waits import TreeNode, WaitReport
 from console.db.activity import LockWait, Session
 from console.db.catalog import IndexProgress
+from console.errors import BadInput
 
 
 @pytest.mark.parametrize(

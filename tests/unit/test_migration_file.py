@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from console.core import migration_file
-from console.core.errors import BadInput, MigrationSyntaxError, TransactionControl
 from console.core.migration_file import (
     MAX_FILE_BYTES,
     MAX_STATEMENTS,
@@ -19,6 +18,7 @@ from console.core.migration_file import (
     resolve_migration,
 )
 from console.core.model import Migration, Statement
+from console.errors import BadInput, MigrationSyntaxError, TransactionControl
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "migrations" / "add_composite_indexes_20251123.sql"

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from console.core import plan as plan_module
-from console.core.errors import BadInput, TransactionControl
 from console.core.lint import squawk_executable
 from console.core.migration_file import parse_migration, parse_migration_text
 from console.core.model import IndexColumn, IndexSpec, Section, Statement, StatementPlan
@@ -20,6 +19,7 @@ from console.core.plan import (
     plan_statement,
     section_indexes,
 )
+from console.errors import BadInput, TransactionControl
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "migrations" / "add_composite_indexes_20251123.sql"

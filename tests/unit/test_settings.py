@@ -6,8 +6,8 @@ from dataclasses import asdict
 import pytest
 
 from console.connection import UNPARSABLE_URL
-from console.core.errors import BadInput
-from console.core.settings import (
+from console.errors import BadInput
+from console.settings import (
     ConnectionSettings,
     Redactor,
     default_operator,

@@ -36,10 +36,10 @@ from console.core.doctor.report import (
     DoctorReport,
 )
 from console.core.doctor.server import connected_checks
-from console.core.errors import ConsoleError
 from console.core.model import Migration
-from console.core.settings import ConnectionSettings, Redactor
 from console.db.connect import MONITOR, close_quietly, connect, translate_connect_error
+from console.errors import ConsoleError
+from console.settings import ConnectionSettings, Redactor
 
 __all__ = ["FAIL", "OK", "SKIP", "VERDICTS", "WARN", "Check", "DoctorReport", "diagnose"]
 

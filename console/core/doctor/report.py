@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 import asyncpg
 
-from console.core.settings import Redactor
+from console.settings import Redactor
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 VERDICTS = (OK, WARN, FAIL, SKIP)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from console.connection import DsnError, mask, parse_dsn, secrets_of
-from console.core.settings import ConnectionSettings
+from console.settings import ConnectionSettings
 
 RESOLVE_TIMEOUT_S = 3.0
 PUBLIC_URL_VAR = "DATABASE_PUBLIC_URL"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from console.core.errors import HistoryError
 from console.core.history.records import (
     HistoryData,
     MigrationRow,
     RunRecord,
     StatementRecord,
 )
+from console.errors import HistoryError
 
 FIX = "fix it or move it aside; nothing was written."
 

@@ -29,7 +29,6 @@ import tomlkit
 from tomlkit.items import AoT, Null, Table
 from tomlkit.toml_document import TOMLDocument
 
-from console.core.errors import HistoryError
 from console.core.history import blocks
 from console.core.history.records import (
     APPLIED,
@@ -41,6 +40,7 @@ from console.core.history.records import (
     RunRecord,
 )
 from console.core.history.schema import FIX, parse
+from console.errors import HistoryError
 
 # Small tables inside a record are written inline (environment = { … }); lists of
 # tables (statements, actions) as [[runs.statements]] tables.

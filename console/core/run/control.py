@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Protocol
 
 from console.core import events as ev
-from console.core.errors import BadInput, LockHeld
 from console.core.history import HistoryData, HistoryStore, RunRecord
 from console.core.model import Migration
 from console.core.plan import plan_section
@@ -29,9 +28,10 @@ from console.core.run.keeper import describe_holder
 from console.core.run.pids import record_alive
 from console.core.run.process import Launched, follow, log_path_for
 from console.core.run.runner import ACTIONS
-from console.core.settings import ConnectionSettings
 from console.db import runlock
 from console.db.connect import MONITOR, close_quietly, connect
+from console.errors import BadInput, LockHeld
+from console.settings import ConnectionSettings
 
 
 async def prepare(

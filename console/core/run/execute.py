@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from console.core import events as ev
-from console.core.errors import ConsoleError, ExitCode
 from console.core.history import HistoryStore
 from console.core.migration_file import parse_migration
 from console.core.run.options import FAIL, RunOptions
 from console.core.run.runner import MigrationRunner
 from console.core.run.sinks import EventLog, HistorySink, Recorder
-from console.core.settings import ConnectionSettings
+from console.errors import ConsoleError, ExitCode
+from console.settings import ConnectionSettings
 
 Sink = Callable[[ev.Event], None]
 EXIT_CODES = {

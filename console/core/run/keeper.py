@@ -18,10 +18,10 @@ from datetime import UTC
 import asyncpg
 
 from console.core import events as ev
-from console.core.errors import ConsoleError, LockHeld
-from console.core.settings import ConnectionSettings
 from console.db import runlock
 from console.db.connect import LOCK, close_quietly, connect
+from console.errors import ConsoleError, LockHeld
+from console.settings import ConnectionSettings
 
 Emit = Callable[[ev.Event], None]
 Control = Callable[[str, str], None]  # (what, by)

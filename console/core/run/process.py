@@ -31,12 +31,12 @@ from typing import Any
 import platformdirs
 
 from console.core import events as ev
-from console.core.errors import ExitCode
 from console.core.run.execute import RunRequest, execute_run, exit_code
 from console.core.run.options import RunOptions
 from console.core.run.pids import runner_alive, this_host
 from console.core.run.runner import MigrationRunner
-from console.core.settings import ConnectionSettings
+from console.errors import ExitCode
+from console.settings import ConnectionSettings
 
 __all__ = ["Launched", "follow", "launch", "log_path_for", "runner_alive", "this_host"]
 STATE_ENV = "MIGRATION_CONSOLE_STATE_DIR"

@@ -27,7 +27,6 @@ from typing import Any
 import asyncpg
 
 from console.core import events as ev
-from console.core.errors import BadInput
 from console.core.history import HistoryData, HistoryStore, RunRecord, open_runs
 from console.core.migration_file import parse_migration, resolve_migration
 from console.core.model import SectionPlan, StatementPlan
@@ -36,7 +35,9 @@ from console.core.run.pids import record_alive
 from console.core.run.runner import ACTIONS
 from console.db import activity, catalog, runlock
 from console.db.catalog import IndexState
-from console.db.connect import RUN, application_name
+from console.db.connect import MONITOR, RUN, application_name, close_quietly, connect
+from console.errors import BadInput
+from console.settings import ConnectionSettings
 
 ADOPT_POLL_S = 1.0
 
@@ -171,6 +172,29 @@ async def interrupted_runs(
 ) -> list[RunState]:
     states = [await state_of(conn, r, migrations_dir) for r in open_runs(history, migration)]
     return [s for s in states if s.interrupted]
+
+
+async def find_interrupted(
+    settings: ConnectionSettings, history: HistoryData, migrations_dir: Path, migration: str
+) -> list[RunState]:
+    """``interrupted_runs`` on a monitor session of its own."""
+    conn = await connect(settings, MONITOR, migration)
+    try:
+        return await interrupted_runs(conn, history, migrations_dir, migration)
+    finally:
+        await close_quietly(conn)
+
+
+async def adopt_run(
+    settings: ConnectionSettings, store: HistoryStore, state: RunState, by: str
+) -> AsyncIterator[ev.Event]:
+    """``adopt`` on a monitor session of its own, closed when the events end."""
+    conn = await connect(settings, MONITOR, state.record.migration)
+    try:
+        async for e in adopt(conn, store, state, by):
+            yield e
+    finally:
+        await close_quietly(conn)
 
 
 # -- the choices -----------------------------------------------------------------------------

@@ -16,10 +16,10 @@ import asyncpg
 from console.core import events as ev
 from console.core import waits
 from console.core.migration_file import parse_migration, resolve_migration
-from console.core.settings import ConnectionSettings
 from console.core.status import APPLIED, PENDING, migration_state
 from console.db import runlock
 from console.db.connect import MONITOR, close_quietly, connect
+from console.settings import ConnectionSettings
 
 POLL_S = 1.0
 

@@ -26,7 +26,6 @@ import asyncpg
 from console.core import events as ev
 from console.core import waits
 from console.core.durations import duration, pg_ms
-from console.core.errors import BadInput, ConsoleError, LockHeld
 from console.core.locks import lock_mode
 from console.core.model import Migration, SectionPlan, StatementPlan
 from console.core.plan import plan_section
@@ -38,9 +37,10 @@ from console.core.run.pids import process_start
 from console.core.run.policy import GIVE_UP, LOCK_TIMEOUT, WaitPolicy
 from console.core.run.retry import Cancelled, Failed, Lost, retrying
 from console.core.run.watch import LOST, Watch, is_disconnect
-from console.core.settings import ConnectionSettings
 from console.db import activity, catalog
 from console.db.connect import MONITOR, RUN, close_quietly, connect
+from console.errors import BadInput, ConsoleError, LockHeld
+from console.settings import ConnectionSettings
 
 Emit = Callable[[ev.Event], None]
 ACTIONS = {"run": "up", "rollback": "down"}

@@ -32,10 +32,10 @@ from typing import IO
 import tomlkit
 
 from console.core import events as ev
-from console.core.errors import ConsoleError
 from console.core.history import HistoryStore, RunRecord, StatementRecord
 from console.core.model import Statement
 from console.core.recording import to_record
+from console.errors import ConsoleError
 
 PROGRESS_EVERY_S = 1.0  # the log keeps a build's progress at most this often per phase
 

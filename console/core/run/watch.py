@@ -17,12 +17,12 @@ from typing import TypeVar
 import asyncpg
 
 from console.core import events as ev
-from console.core.errors import ConsoleError
 from console.core.locks import conflicts, lock_mode
 from console.core.run.policy import Block
-from console.core.settings import ConnectionSettings
 from console.db import activity
 from console.db.connect import MONITOR, close_quietly, connect
+from console.errors import ConsoleError
+from console.settings import ConnectionSettings
 
 T = TypeVar("T")
 Emit = Callable[[ev.Event], None]

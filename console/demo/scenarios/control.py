@@ -20,10 +20,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from console.core.errors import BadInput, ConnectError
 from console.core.run.pids import runner_alive
 from console.demo.scenarios.catalog import SCENARIOS
 from console.demo.scenarios.hold import READY, SETUP_TIMEOUT_S
+from console.errors import BadInput, ConnectError
 from console.glyphs import G
 
 START_TIMEOUT_S = SETUP_TIMEOUT_S + 15  # connecting, then the sessions' setup

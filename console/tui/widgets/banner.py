@@ -15,7 +15,7 @@ from rich.text import Text
 from textual import work
 from textual.widgets import Static
 
-from console.core.errors import ConsoleError
+from console.errors import ConsoleError
 from console.glyphs import is_ascii
 from console.tui.widgets.panel import Panel
 

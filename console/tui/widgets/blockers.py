@@ -24,7 +24,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
 from console.core.durations import short
-from console.core.errors import ConsoleError
+from console.errors import ConsoleError
 from console.glyphs import G
 from console.lazy import lazy
 from console.tui.dialogs.confirm import ConfirmModal

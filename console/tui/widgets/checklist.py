@@ -19,7 +19,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from console.core.errors import ConsoleError
+from console.errors import ConsoleError
 from console.glyphs import G
 from console.tui.dialogs.signoff import SignOffModal
 from console.tui.widgets.panel import Panel

@@ -8,8 +8,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Label
 
-from console.core.errors import ConsoleError
 from console.core.narrate import duration
+from console.errors import ConsoleError
 from console.lazy import lazy
 from console.tui.widgets.panel import Panel
 

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from console.core.errors import ConsoleError
+from console.errors import ConsoleError
 from console.glyphs import G
 from console.tui.widgets.panel import Panel
 from console.tui.widgets.table_sync import sync_rows

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from console.core.errors import ConsoleError
+from console.errors import ConsoleError
 from console.glyphs import G
 from console.lazy import lazy
 from console.tui.widgets.panel import Panel

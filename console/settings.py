@@ -16,7 +16,7 @@ from typing import Any
 
 from console import connection
 from console.connection import MASK, PG_VARS, Dsn, DsnError, NotADsn, Redactor
-from console.core.errors import BadInput
+from console.errors import BadInput
 
 __all__ = [
     "MASK",
