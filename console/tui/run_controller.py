@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from console.core.durations import duration
+from console.core.run.confirm import confirmation
 from console.core.run.pids import this_host
 from console.errors import ConsoleError
 from console.glyphs import G
@@ -338,21 +339,11 @@ def _confirm_run(
     plan: MigrationPlan,
     resume: recovery.RunState | None,
 ) -> ConfirmModal:
-    section = plan.section
-    verb = "Roll back" if action == "rollback" else ("Resume" if resume else "Run")
-    lines = [f"{verb} {name} on {app.service.settings.display}."]
-    dropped = [p.drops_index for p in section.statements if p.drops_index]
-    if dropped:
-        lines.append(f"This DROPS {len(dropped)} index(es): " + ", ".join(dropped) + ".")
-    lines += [section.reason, ""]
     skip = recovery.resume_skips(resume) if resume else ()
-    lines += [
-        f"{p.statement.number}. {p.statement.first_line}"
-        + (" (done: skipped)" if p.statement.number in skip else "")
-        for p in section.statements
-    ]
-    lines.append("\nIt runs in a process of its own: closing the console does not stop it.")
-    return ConfirmModal(f"{verb} {name}?", "\n".join(lines), verb)
+    c = confirmation(
+        name, action, app.service.settings.display, plan.section, skip, resuming=bool(resume)
+    )
+    return ConfirmModal(c.title, c.body, c.verb)
 
 
 async def _after(first: list[ev.Event], then: AsyncIterator[ev.Event]) -> AsyncIterator[ev.Event]:
