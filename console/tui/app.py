@@ -12,16 +12,16 @@ import gc
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input, Static, Tab, Tabs
 
 from console.core.run import RunOptions
 from console.errors import ConsoleError
 from console.glyphs import G
+from console.tui import keys
+from console.tui.crash import crash_text
 from console.tui.rehearsals import Rehearsals
 from console.tui.run_controller import ActiveRun, RunController
 from console.tui.theme import apply_theme
@@ -48,23 +48,7 @@ TABS = PANELS  # the panels, in the order of their keys 1 … 7
 class MigrationConsoleApp(App[int]):
     CSS_PATH = "console.tcss"
     TITLE = "migration console"
-    BINDINGS = [
-        # priority: under a burst of log lines a panel switch must not queue behind every
-        # widget on the way to the app (check_action gives digits back to dialogs)
-        *(
-            Binding(str(i), f"show_tab('{t}')", TITLES[t], show=False, priority=True)
-            for i, t in enumerate(TABS, 1)
-        ),
-        Binding("r", "run", "Run"),
-        Binding("b", "rollback", "Rollback"),
-        Binding("v", "verify", "Verify"),
-        Binding("x", "cancel_run", "Stop run"),
-        Binding("e", "banner", "Details", show=False),
-        Binding("p", "blockers('pause')", "Pause", show=False),
-        Binding("plus,equals_sign", "blockers('faster')", "Faster", show=False),
-        Binding("minus", "blockers('slower')", "Slower", show=False),
-        Binding("q", "quit", "Quit"),
-    ]
+    BINDINGS = keys.BINDINGS
 
     def __init__(
         self,
@@ -125,7 +109,7 @@ class MigrationConsoleApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """--read-only: monitoring only, every action that changes the database hidden."""
-        if self.service.read_only and action in ("run", "rollback", "cancel_run"):
+        if self.service.read_only and action in keys.CHANGES:
             return False
         if action == "show_tab" and (isinstance(self.focused, Input) or self.screen.is_modal):
             return False  # a digit typed into a dialog stays in the dialog
@@ -135,25 +119,7 @@ class MigrationConsoleApp(App[int]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for i, tab in enumerate(TABS, 1):
-            yield SystemCommand(
-                f"Show {TITLES[tab]}",
-                f"Switch to the {TITLES[tab]} panel (key {i})",
-                lambda t=tab: self.action_show_tab(t),
-            )
-        yield SystemCommand(
-            "Pause blockers", "Pause or resume the live refresh (p)", self.action_blockers
-        )
-        if self.rehearsals is not None:
-            yield from self.rehearsals.commands()
-        if self.service.read_only:
-            return
-        yield SystemCommand("Run migration", "Run the selected migration (r)", self.action_run)
-        yield SystemCommand("Roll back migration", "Run the down section (b)", self.action_rollback)
-        yield SystemCommand("Verify migration", "Check indexes and queries (v)", self.action_verify)
-        yield SystemCommand(
-            "Cancel run", "Cancel the running statement on the server (x)", self.action_cancel_run
-        )
+        yield from keys.palette(self)
 
     # -- banner, errors, a crash --------------------------------------------------------------
 
@@ -177,22 +143,13 @@ class MigrationConsoleApp(App[int]):
         self.query_one(Banner).toggle()
 
     def _fatal_error(self) -> None:
-        """An unhandled exception: one sentence on the way out, not Textual's traceback,
-        which prints the local variables of every frame (a connection's password among
-        them). Overrides Textual's hook for this (App._fatal_error); --debug keeps it."""
+        """An unhandled exception: one sentence on the way out (``crash``). Overrides
+        Textual's hook for this (App._fatal_error); --debug keeps Textual's traceback."""
         if self.show_tracebacks:
             super()._fatal_error()
             return
-        exc = self._exception
-        what = self.service.settings.redact(f"{type(exc).__name__}: {exc}") if exc else "?"
         self.bell()
-        self._exit_renderables.append(
-            Text.assemble(
-                ("error: ", "bold red"),
-                f"the console stopped on an unexpected error ({what}).\n"
-                "  Run it again with --debug to see the traceback, and report it.",
-            )
-        )
+        self._exit_renderables.append(crash_text(self.service.settings, self._exception))
         self._close_messages_no_wait()
 
     # -- navigation ------------------------------------------------------------------------
