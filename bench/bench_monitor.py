@@ -515,7 +515,7 @@ class Repetition:
     valid_after_run: int = -1
     valid_after_rollback: int = -1
     waiting_events: int = 0
-    exec_started: float | None = None  # MigrationRunner._exec entered for statement 1
+    exec_started: float | None = None  # RunSession.execute entered for statement 1
     polls: list[tuple[float, float]] = field(default_factory=list)  # the watch's polls, stmt 1
 
     def delay(self, t: float | None) -> float | None:
@@ -523,11 +523,11 @@ class Repetition:
 
 
 def trace_runner(runner: MigrationRunner, rep: Repetition) -> None:
-    """Timestamps of the runner's own steps for statement 1: when ``_exec`` starts and
+    """Timestamps of the runner's own steps for statement 1: when ``execute`` starts and
     each call on its monitor session (``watch.call``: one ``waits.analyse`` per poll)
     while statement 1 runs. Private attributes, wrapped on this one instance (from
     ``execute_run``'s ``on_open``), only to explain the Waiting event's delay."""
-    exec_, call = runner._exec, runner.watch.call
+    exec_, call = runner.session.execute, runner.watch.call
 
     async def timed_exec(sql: str, number: int, concurrent: bool) -> str:
         if number == 1 and rep.exec_started is None:
@@ -535,7 +535,7 @@ def trace_runner(runner: MigrationRunner, rep: Repetition) -> None:
         return await exec_(sql, number, concurrent)
 
     async def timed_call(fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T | None:
-        if runner._current != 1 or rep.exec_started is None:
+        if runner.session.current != 1 or rep.exec_started is None:
             return await call(fn)
         t0 = time.perf_counter()
         try:
@@ -543,7 +543,7 @@ def trace_runner(runner: MigrationRunner, rep: Repetition) -> None:
         finally:
             rep.polls.append((t0, time.perf_counter()))
 
-    runner._exec = timed_exec  # type: ignore[method-assign]
+    runner.session.execute = timed_exec  # type: ignore[method-assign]
     runner.watch.call = timed_call  # type: ignore[method-assign]
 
 

@@ -2,11 +2,13 @@
 
 options   RunOptions: timeouts, retries, --max-wait
 policy    the wait policy for one statement (docs/lock-policy.md)
-retry     how a statement ends badly; the one retry loop
+failures  how a statement ends badly: failed, cancelled, lost
 watch     the monitor session, reconnected when lost
 keeper    the run lock, taken again when its session is lost; messages to the run
+session   the migration's own session: one statement under the wait policy
+attempts  a statement or a transaction attempted; the one retry loop
 invalid   INVALID indexes left by concurrent builds
-runner    MigrationRunner: one section, statement by statement
+runner    MigrationRunner: opens the sessions, runs one section, closes
 sinks     history.toml and the event log
 execute   RunRequest and execute_run: the one way to run
 process   the runner process; following its event log

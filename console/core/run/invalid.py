@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from console.core import events as ev
 from console.core.model import StatementPlan
-from console.core.run.retry import Failed, Lost
+from console.core.run.failures import Failed, Lost
 from console.core.run.watch import Watch
 from console.db import catalog
 from console.db.catalog import IndexState

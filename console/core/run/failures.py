@@ -1,17 +1,16 @@
-"""How a statement ends badly, and the one retry loop (the ``with_lock_retries`` pattern).
+"""How a statement ends badly: cancelled, lost, or failed (retryable or not).
 
-A lock timeout or a deadlock is retried with a growing pause; the pause ends early
-when the sessions that blocked the attempt let go (``MigrationRunner._retry_pause``).
+``Failed`` carries what a retry needs: whether it may be retried (a lock timeout or
+a deadlock) and who blocked the attempt (``attempts.retrying`` pauses until they
+let go).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import asyncpg
 
-from console.core.run.options import RunOptions
 from console.core.run.policy import Block
 
 LOCK_NOT_AVAILABLE = "55P03"
@@ -72,27 +71,3 @@ class Failed(Exception):
         where = f"{file_name}:{line}: " if line else f"{file_name}: "
         code = f" (SQLSTATE {self.sqlstate})" if self.sqlstate else ""
         return f"{where}{self.message}{code}.{self.note}"
-
-
-async def retrying(
-    options: RunOptions,
-    cancel: asyncio.Event,
-    attempt: Callable[[int], Awaitable[None]],
-    pause: Callable[[Failed, int], Awaitable[None]],
-) -> None:
-    """attempt(1), attempt(2), …: a retryable failure pauses and tries again, at most
-    ``options.attempts`` times; anything else goes straight through."""
-    for n in range(1, options.attempts + 1):
-        try:
-            await attempt(n)
-            return
-        except Failed as failure:
-            if not failure.retryable or cancel.is_set():
-                raise
-            if n == options.attempts:
-                failure.note += (
-                    f" It kept waiting for a lock after {options.attempts} attempts;"
-                    " see who holds it with `migration-console blockers`."
-                )
-                raise
-            await pause(failure, n)
