@@ -1,1 +1,2 @@
-"""The command-line face: argument parsing, one module per group of commands, printing."""
+"""The command-line face: main (the entry), arguments, the context each command is
+given, one module per command under commands/, following and launching runs, printing."""

@@ -2,7 +2,7 @@
 
 rich is imported when something is first printed through it, not with this module:
 `main` imports ``error`` for every command, and a run's face has better things to do
-before its runner starts (see ``runs``). ``out``, ``err`` and ``escape`` are made on
+before its runner starts (see ``launch``). ``out``, ``err`` and ``escape`` are made on
 first use (PEP 562 ``__getattr__``).
 """
 
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING, Any
-
-from console.cli.jsonout import print_json
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -23,7 +21,7 @@ if TYPE_CHECKING:
     out: Console
     err: Console
 
-__all__ = ["err", "error", "escape", "out", "print_json", "table", "EventPrinter"]
+__all__ = ["err", "error", "escape", "out", "table", "EventPrinter"]
 
 
 def __getattr__(name: str) -> Any:

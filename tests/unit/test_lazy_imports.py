@@ -23,7 +23,7 @@ def _loaded(code: str) -> set[str]:
 
 
 def test_the_run_commands_module_loads_no_renderer_and_no_engine() -> None:
-    assert _loaded("import console.cli.main, console.cli.runs, console.cli.render") == set()
+    assert _loaded("import console.cli.main, console.cli.commands.run, console.cli.render") == set()
 
 
 def test_the_renderer_loads_rich_when_it_first_prints() -> None:

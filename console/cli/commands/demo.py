@@ -8,16 +8,18 @@ commands it prints name them, so they work from any folder.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import asyncpg
-from rich.markup import escape
 
-from console.cli.render import out
+from console.cli.commands.console import command as open_console
+from console.cli.commands.status import command as print_status
+from console.cli.context import Context
+from console.cli.render import escape, out
 from console.demo import files as demo_files
 from console.demo import scenarios
 from console.demo.server import (
@@ -34,28 +36,29 @@ from console.glyphs import G
 MIGRATION = "add_composite_indexes_20251123"
 
 
-async def run_demo(ns: argparse.Namespace) -> int:
+async def command(ctx: Context) -> int:
     state = demo_state_dir()
-    if getattr(ns, "stop", False) and ns.reset:
+    args = ctx.demo
+    if args.stop and args.reset:
         raise BadInput(
             "--stop and --reset do not go together.",
             "`demo --stop` stops the server and keeps its data; `demo --reset` throws the data "
             "away and starts over.",
         )
-    if getattr(ns, "stop", False):
+    if args.stop:
         return stop_demo(state)
-    if getattr(ns, "stop_scenarios", False):
+    if args.stop_scenarios:
         _say_ended(scenarios.stop(state_dir=state), none="No rehearsal is running.")
         return ExitCode.OK
-    scenario = getattr(ns, "scenario", None)
+    scenario = args.scenario
     if scenario is not None:  # refused before anything starts
         scenarios.check_name(scenario)
         scenarios.refuse_if_running(scenario, state)
-    rows = int(ns.rows)
+    rows = args.rows
     if rows < 1:
         raise BadInput("--rows must be at least 1.", "For example: --rows 100000.")
     server = DemoServer()
-    if ns.reset:
+    if args.reset:
         _say_ended(scenarios.stop(state_dir=state))
         server.reset(state)
     out.print(f"Starting the embedded PostgreSQL 18 in {escape(str(state))} {G.ellipsis}")
@@ -68,19 +71,14 @@ async def run_demo(ns: argparse.Namespace) -> int:
     out.print(f"The demo database is ready: {escape(url)}\n")
     if scenario is not None:
         return start_rehearsal(url, scenario, state)
-    flags = _use_packaged_files(ns, state, fresh_history=bool(ns.reset))
-    from console.cli.commands import cmd_console, cmd_status
-
-    if sys.stdin.isatty() and sys.stdout.isatty() and not getattr(ns, "no_tui", False):
-        ns.database_url = url
-        ns.rehearsals = state
-        code = await cmd_console(ns)
+    ctx, flags = _use_packaged_files(ctx, state, fresh_history=args.reset)
+    ctx = replace(ctx, database_url=url)
+    if sys.stdin.isatty() and sys.stdout.isatty() and not args.no_tui:
+        code = await open_console(replace(ctx, rehearsals=state))
         _say_still_running(state)
         return code
 
-    status_ns = argparse.Namespace(**{k: v for k, v in vars(ns).items() if k != "json"})
-    status_ns.database_url = url
-    await cmd_status(status_ns)
+    await print_status(replace(ctx, json=False))
     where = " (from any folder)" if flags else ""
     lines = [
         f"export DATABASE_URL={shlex.quote(url)}",
@@ -97,20 +95,19 @@ async def run_demo(ns: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def _use_packaged_files(ns: argparse.Namespace, state: Path, *, fresh_history: bool) -> str:
-    """Point ``ns`` at the packaged migration and history unless the operator has a
-    migrations folder; return the options the printed commands need (or "")."""
+def _use_packaged_files(ctx: Context, state: Path, *, fresh_history: bool) -> tuple[Context, str]:
+    """The context pointed at the packaged migration and history unless the operator has
+    a migrations folder, and the options the printed commands need (or "")."""
     flags = ""
-    if not demo_files.project_has_migrations(getattr(ns, "migrations", None)):
+    if not demo_files.project_has_migrations(ctx.migrations_option):
         installed = demo_files.install(state, fresh_history=fresh_history)
-        ns.migrations = installed.migrations
-        if not (getattr(ns, "history", None) or os.environ.get(demo_files.HISTORY_ENV)):
-            ns.history = installed.history
-    for option in ("migrations", "history"):
-        value = getattr(ns, option, None)
+        ctx = replace(ctx, migrations_option=installed.migrations)
+        if not (ctx.history_option or os.environ.get(demo_files.HISTORY_ENV)):
+            ctx = replace(ctx, history_option=installed.history)
+    for option, value in (("migrations", ctx.migrations_option), ("history", ctx.history_option)):
         if value is not None:
             flags += f" --{option} {shlex.quote(str(Path(value).resolve()))}"
-    return flags
+    return ctx, flags
 
 
 # -- rehearsals and stopping --------------------------------------------------------------------

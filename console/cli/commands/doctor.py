@@ -3,14 +3,12 @@ with its verdict and the fix. Exit 0 when no check fails, 3 when any does."""
 
 from __future__ import annotations
 
-import argparse
 import os
-from dataclasses import asdict, replace
+from dataclasses import replace
 
-from rich.markup import escape
-
-from console.cli.commands import load_migration, migrations_dir, settings
-from console.cli.render import out, print_json
+from console.cli.context import Context
+from console.cli.jsonout import print_json
+from console.core import export
 from console.core.doctor import FAIL, OK, SKIP, WARN, Check, DoctorReport, diagnose
 from console.core.migration_file import list_migrations, parse_migration
 from console.core.model import Migration
@@ -23,33 +21,26 @@ def _mark(verdict: str) -> str:
     return marks.get(verdict, "[dim]-[/]" if verdict == SKIP else "?")
 
 
-async def run_doctor(ns: argparse.Namespace) -> int:
-    s = settings(ns)
-    migrations, unreadable = _migrations(ns)
+async def command(ctx: Context) -> int:
+    s = ctx.settings
+    migrations, unreadable = _migrations(ctx)
     report = await diagnose(s, migrations, os.environ)
     if unreadable:
         report = replace(report, checks=report.checks + [c.redacted(s.redact) for c in unreadable])
-    if getattr(ns, "json", False):
-        print_json(
-            {
-                "database": report.database,
-                "ok": report.ok,
-                "migrations": report.migrations,
-                "checks": [asdict(c) for c in report.checks],
-            }
-        )
+    if ctx.json:
+        print_json(export.doctor(report))
     else:
         print_report(report)
     return ExitCode.OK if report.ok else ExitCode.CONNECT
 
 
-def _migrations(ns: argparse.Namespace) -> tuple[list[Migration], list[Check]]:
+def _migrations(ctx: Context) -> tuple[list[Migration], list[Check]]:
     """The named migration, else every readable file in migrations/ (none if no folder);
     files that cannot be read become warnings."""
-    if getattr(ns, "migration", None):
-        return [load_migration(ns)], []
+    if ctx.migration:
+        return [ctx.load_migration()], []
     try:
-        directory = migrations_dir(ns)
+        directory = ctx.migrations_dir
     except BadInput:
         return [], []
     found: list[Migration] = []
@@ -64,6 +55,8 @@ def _migrations(ns: argparse.Namespace) -> tuple[list[Migration], list[Check]]:
 
 
 def print_report(report: DoctorReport) -> None:
+    from console.cli.render import escape, out
+
     out.print(f"[bold]doctor[/] {escape(report.database)}")
     for c in report.checks:
         out.print(f"{_mark(c.verdict)} {c.name}: {escape(c.summary)}")

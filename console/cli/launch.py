@@ -1,0 +1,108 @@
+"""Starting a run from the command line: ask, launch its runner, follow it.
+
+`run`, `rollback` and `recover --resume` end here. The face loads what its checks
+need with garbage collection off, asks, forks the runner, and only then loads the
+terminal renderer, while its runner connects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import sys
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from console.cli import aio, render
+from console.cli.follow import catch_signals, follow, say
+from console.errors import BadInput, ExitCode
+
+if TYPE_CHECKING:
+    from console.cli.context import Context
+    from console.core.history import HistoryStore
+    from console.core.model import Migration
+    from console.core.run.execute import RunRequest
+
+
+@contextlib.contextmanager
+def loading() -> Iterator[None]:
+    """No garbage collection while a run command loads its modules and checks: the gc
+    module's recipe for a process that forks (disable early, freeze before the fork).
+    Loading makes objects by the hundred thousand, and none of them is garbage."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        # Frozen first: the allocations counted while collection was off would make the
+        # first one after it a full collection of everything just loaded (6 ms).
+        gc.freeze()
+        if collecting:
+            gc.enable()
+
+
+def confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise BadInput(
+            "Refusing to change the database without confirmation: there is no terminal to ask on.",
+            "Pass --yes to confirm in advance.",
+        )
+    render.out.print(question + render.escape(" [y/N] "), end="")  # the brackets are not markup
+    try:
+        answer = input()
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def question(ctx: Context, migration: Migration, request: RunRequest, *, resuming: bool) -> str:
+    """The run's confirmation, worded by the core as the TUI's modal shows it."""
+    from console.core.model import DOWN, UP
+    from console.core.plan import plan_migration
+    from console.core.run.confirm import confirmation
+
+    section = DOWN if request.action == "rollback" else UP
+    plan = plan_migration(migration, section, lint=False)
+    c = confirmation(
+        migration.name,
+        request.action,
+        ctx.settings.display,
+        plan.section,
+        request.skip,
+        resuming=resuming,
+    )
+    return render.escape(f"{c.body}\n{c.title}")
+
+
+def confirm_launch_follow(
+    ctx: Context,
+    migration: Migration,
+    request: RunRequest,
+    store: HistoryStore,
+    resuming: Callable[[], None] | None = None,
+) -> int:
+    """Ask (unless --yes), fork the runner, follow it to its end. ``resuming``: the run
+    resumes an interrupted one, whose record this closes once the operator says yes."""
+    from console.core.run import control
+    from console.core.run.process import launch
+
+    agreed = ctx.yes or confirm(question(ctx, migration, request, resuming=resuming is not None))
+    if not agreed:
+        render.out.print("Nothing was done.")
+        return ExitCode.OK
+    if resuming is not None:
+        resuming()
+    early = catch_signals()  # until follow takes over: none may kill the face unheard
+    # Everything loaded so far is kept out of later collections: the runner shares it
+    # untouched, and this process's exit does not walk it (the gc docs' fork recipe).
+    gc.freeze()
+    launched = launch(ctx.settings, request, fork=True)  # no event loop, no threads: safe to fork
+    events = control.follow_launched(launched)
+    elsewhere: list[str] = []  # where the record went if history.toml could not take it
+    code = aio.run(follow(events, launched.pid, migration.name, early=early, fallback=elsewhere))
+    if elsewhere:
+        say(f"  recorded in {elsewhere[-1]} (not in {store.path}: see above)")
+    elif code in (ExitCode.OK, ExitCode.FAILED, ExitCode.INTERRUPTED):
+        say(f"  recorded in {store.path}")
+    gc.freeze()  # the command is over: the interpreter's last collection need not walk it
+    return code
