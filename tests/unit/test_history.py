@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from console.core.history import HistoryStore, RunRecord, StatementRecord
-from console.core.history import store as history_mod
+from console.core.history import atomic as history_mod
 from console.errors import HistoryError
 
 NAME = "add_composite_indexes_20251123"

@@ -1,12 +1,11 @@
 """Reading and writing history.toml: round-trip, under a lock, atomically.
 
 Writes go through tomlkit, which keeps the file's comments and layout: a change
-touches only the tables it changes, and a later write never rewrites an earlier
-entry (not a byte of it). Every write is a read-modify-write under an exclusive
-``flock`` on the sibling ``.history.toml.lock`` (two console processes cannot
-lose each other's rows), and lands atomically: a temporary file in the same
-folder, fsync, ``os.replace``, fsync of the folder. A file that cannot be read or
-does not have the expected shape raises HistoryError and is never overwritten.
+touches only the tables it changes (``document``; a run's record only its own block
+of text, ``blocks``), and a later write never rewrites an earlier entry (not a byte of
+it). Every write is a read-modify-write under an exclusive lock and lands atomically
+(``atomic``). A file that cannot be read or does not have the expected shape raises
+HistoryError and is never overwritten.
 
 Nothing is masked here: every record is built with its secrets already masked
 where they live (the database URL's password field); see ``console.connection``.
@@ -14,22 +13,21 @@ where they live (the database URL's password field); see ``console.connection``.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
-import tempfile
 import tomllib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import tomlkit
-from tomlkit.items import AoT, Null, Table
+from tomlkit.items import Table
 from tomlkit.toml_document import TOMLDocument
 
-from console.core.history import blocks
+from console.core.history import atomic, blocks
+from console.core.history.blocks import Change
+from console.core.history.document import append, find_row, find_run, last_index, put_run, run_edit
 from console.core.history.records import (
     APPLIED,
     PENDING,
@@ -42,11 +40,7 @@ from console.core.history.records import (
 from console.core.history.schema import FIX, parse
 from console.errors import HistoryError
 
-# Small tables inside a record are written inline (environment = { … }); lists of
-# tables (statements, actions) as [[runs.statements]] tables.
-INLINE = ("environment", "resolution")
-
-Change = Callable[[TOMLDocument], None]
+__all__ = ["Change", "HistoryStore"]
 
 
 class HistoryStore:
@@ -61,10 +55,6 @@ class HistoryStore:
         # content when that never left the store (see _read).
         self._seen: tuple[str, dict[str, Any] | None] | None = None
 
-    @property
-    def lock_path(self) -> Path:
-        return self.path.with_name(f".{self.path.name}.lock")
-
     # -- reading ---------------------------------------------------------------
 
     def load(self) -> HistoryData:
@@ -76,7 +66,7 @@ class HistoryStore:
 
         ``private``: the content is for this store's own use and never leaves it; the
         content it read or wrote last is used again while the file holds that text."""
-        text = self._text()
+        text = atomic.read_text(self.path)
         if private and self._seen is not None and self._seen[0] == text:
             known = self._seen[1]
             if known is not None:
@@ -94,22 +84,6 @@ class HistoryStore:
         parse(raw, str(self.path))  # refuse wrong shapes before anyone writes
         self._seen = (text, raw if private else None)  # a caller's may be changed by it
         return text, raw
-
-    def _text(self) -> str:
-        """The file's text ("" for a missing file)."""
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return ""
-        except OSError as exc:
-            raise HistoryError(
-                f"{self.path} cannot be read ({exc.strerror or exc}): {FIX}",
-                "Check the file's permissions.",
-            ) from None
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise HistoryError(f"{self.path} is not UTF-8 text: {FIX}") from None
 
     # -- the records -------------------------------------------------------------
 
@@ -148,15 +122,15 @@ class HistoryStore:
 
         def blockwise(raw: dict[str, Any]) -> list[blocks.Edit] | None:
             rows = raw.get("migrations") or []
-            at = _last_index(rows, "migration", name)
+            at = last_index(rows, "migration", name)
             if at is not None:
                 row_edit: blocks.Edit = ("migrations", at, lambda mini: fill(mini["migrations"][0]))
             elif rows:
                 row_edit = ("migrations", len(rows) - 1, new_row)
             else:
                 return None
-            run_edit = _run_edit(raw, record)
-            return None if run_edit is None else [run_edit, row_edit]
+            edit = run_edit(raw, record)
+            return None if edit is None else [edit, row_edit]
 
         self._change(change, blockwise)
 
@@ -168,8 +142,8 @@ class HistoryStore:
         record = run.to_toml()
 
         def blockwise(raw: dict[str, Any]) -> list[blocks.Edit] | None:
-            run_edit = _run_edit(raw, record)
-            return None if run_edit is None else [run_edit]
+            edit = run_edit(raw, record)
+            return None if edit is None else [edit]
 
         self._change(lambda doc: put_run(doc, record), blockwise)
 
@@ -223,13 +197,13 @@ class HistoryStore:
             )
         # And it can be read back (a directory, bad TOML: refused): unless this store has
         # just read that very text (the face loads the history first).
-        if self._seen is None or self._seen[0] != self._text():
+        if self._seen is None or self._seen[0] != atomic.read_text(self.path):
             self._read(private=True)
 
     def update(self, fn: Change) -> None:
         """Read-modify-write the document under the lock; nothing is written if fn raises,
         nothing if it changed nothing, and never a file that would not read back."""
-        with self._locked():
+        with atomic.locked(self.path):
             text, doc = self._document()
             self._last = None  # the cached document is being changed: trust it again later
             fn(doc)
@@ -242,7 +216,7 @@ class HistoryStore:
             except tomllib.TOMLDecodeError as exc:
                 raise HistoryError(f"{self.path}: a change would not read back ({exc}).") from None
             parse(back, str(self.path))
-            self._write_atomically(new.encode("utf-8"))
+            atomic.write_atomically(self.path, new.encode("utf-8"))
             self._remember(new, doc)
             self._seen = (new, back)
 
@@ -250,7 +224,7 @@ class HistoryStore:
         """``change`` made on the blocks of text it concerns alone (``blockwise`` names
         them from the content), written only if the new text reads back as exactly the
         content intended; else on the whole document (``update``)."""
-        with self._locked():
+        with atomic.locked(self.path):
             text, raw = self._read(private=True)
             edits = blockwise(raw) if raw else None
             done = edits is not None and self._write_blocks(text, raw, edits)
@@ -271,166 +245,18 @@ class HistoryStore:
             return False
         parse(back, str(self.path))  # the shape, as every write checks it
         self._last = None
-        self._write_atomically(spliced.text.encode("utf-8"))
+        atomic.write_atomically(self.path, spliced.text.encode("utf-8"))
         self._seen = (spliced.text, back)
         return True
 
     def _document(self) -> tuple[str, TOMLDocument]:
         """The file's text and its document; the one this store last wrote if nobody has
         replaced the file since (every write replaces it: a new inode)."""
-        if self._last is not None and self._stamp() == self._last[0]:
+        if self._last is not None and atomic.stamp(self.path) == self._last[0]:
             return self._last[1], self._last[2]
         text, _raw = self._read(private=True)
         return text, tomlkit.parse(text)
 
     def _remember(self, text: str, doc: TOMLDocument) -> None:
-        stamp = self._stamp()
+        stamp = atomic.stamp(self.path)
         self._last = (stamp, text, doc) if stamp is not None else None
-
-    def _stamp(self) -> tuple[int, int, int] | None:
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return None
-        return st.st_ino, st.st_mtime_ns, st.st_size
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise HistoryError(
-                f"{self.path} cannot be locked for writing ({exc.strerror or exc}); "
-                "nothing was written.",
-                "Check that its folder exists and is writable.",
-            ) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing releases the flock
-
-    def _write_atomically(self, data: bytes) -> None:
-        target = Path(os.path.realpath(self.path))
-        folder = target.parent
-        tmp: str | None = None
-        try:
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            try:
-                os.chmod(tmp, target.stat().st_mode & 0o777)
-            except FileNotFoundError:
-                os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-            tmp = None
-            dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        except OSError as exc:
-            raise HistoryError(
-                f"{self.path} could not be written ({exc.strerror or exc}); "
-                "the previous version is unchanged.",
-                "Check free space and permissions, then run the command again.",
-            ) from None
-        finally:
-            if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-
-
-# -- changing the document, table by table -------------------------------------------------
-
-
-def _table(row: dict[str, Any]) -> Table:
-    """A record as a TOML table: small tables inline, lists of tables as [[…]] tables."""
-    table = tomlkit.table()
-    for key, value in row.items():
-        if key in INLINE and isinstance(value, dict):
-            inline = tomlkit.inline_table()
-            inline.update(value)
-            table[key] = inline
-        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            aot = tomlkit.aot()
-            for item in value:
-                aot.append(_table(item))
-            table[key] = aot
-        else:
-            table[key] = value
-    return table
-
-
-def append(container: TOMLDocument | Table, key: str, row: dict[str, Any]) -> Table:
-    """Append ``row`` as a ``[[key]]`` table of the document (or of a record)."""
-    table = _table(row)
-    existing = container.get(key)
-    if isinstance(existing, AoT):
-        table.trivia.indent = "\n"  # a blank line before it, like the tables around it
-        existing.append(table)
-        return existing[-1]
-    if existing is not None:  # an inline array of tables a person wrote: keep its style
-        existing.append(row)
-        return table
-    aot = tomlkit.aot()
-    aot.append(table)
-    container[key] = aot
-    return aot[-1]
-
-
-def find_run(doc: TOMLDocument, run_id: str | None) -> Table | None:
-    if not run_id:
-        return None
-    runs = doc.get("runs", [])
-    return next((r for r in reversed(runs) if r.get("run_id") == run_id), None)
-
-
-def put_run(doc: TOMLDocument, record: dict[str, Any]) -> None:
-    """Append the record, or replace the one with its run_id in place (keeping the
-    actions that faces recorded into it meanwhile); no other record is touched."""
-    old = find_run(doc, record.get("run_id"))
-    if old is None:
-        append(doc, "runs", record)
-        return
-    actions = [dict(a) for a in old.get("actions", [])]
-    for a in record.get("actions", []):
-        if a not in actions:
-            actions.append(a)
-    merged = {**record, "actions": actions} if actions else record
-    fresh = _table(merged)
-    old.clear()
-    # clear() leaves the blank lines the old layout had between its keys and its
-    # [[runs.statements]]; the new one brings its own, so a record read back from the
-    # file and written again would gain a blank line at every write.
-    body = old.value.body
-    for i, (key, _item) in enumerate(body):
-        if key is None:
-            body[i] = (None, Null())
-    for key, value in fresh.items():
-        old[key] = value
-
-
-def _last_index(rows: list[Any], key: str, value: object) -> int | None:
-    """The index of the last row whose ``key`` is ``value`` (as find_run, find_row)."""
-    return next((i for i in range(len(rows) - 1, -1, -1) if rows[i].get(key) == value), None)
-
-
-def _run_edit(raw: dict[str, Any], record: dict[str, Any]) -> blocks.Edit | None:
-    """put_run on the block of the record with its run_id, or on the last record's block
-    (where a new record is appended); None when there is no [[runs]] block yet."""
-    runs = raw.get("runs") or []
-    if not runs:
-        return None
-    run_id = record.get("run_id")
-    at = _last_index(runs, "run_id", run_id) if run_id else None
-    return ("runs", len(runs) - 1 if at is None else at, lambda mini: put_run(mini, record))
-
-
-def find_row(doc: TOMLDocument, name: str) -> Table | None:
-    rows = doc.get("migrations", [])
-    return next((r for r in reversed(rows) if r.get("migration") == name), None)
