@@ -9,6 +9,7 @@ as ``***``), the secrets to redact everywhere else, and the arguments for
 encode it and nothing more, since what broke it is usually the password.
 
 The ground floor of the package: it imports nothing of the console, of Textual or of rich.
+Its readers of the two syntaxes are in ``_syntax``, loaded when a string is first read.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, quote_plus, unquote, unquote_to_bytes
+from urllib.parse import quote, quote_plus, unquote
 
 MASK = "***"
 
@@ -69,10 +70,6 @@ CLIENT_ONLY = frozenset(
 
 _URL_PREFIX = re.compile(r"postgres(?:ql)?://")
 _CONNINFO_START = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_]*\s*=")
-_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_REG_NAME = re.compile(r"[A-Za-z0-9._~!$&'()*+;=%-]*")  # RFC 3986 host name, %-escapes
-_IPV6 = re.compile(r"\[([0-9A-Fa-f:.]+(?:%25[A-Za-z0-9._~-]+)?)\](?::(.*))?")
-_PORT = re.compile(r"[0-9]{1,5}")
 
 
 class DsnError(ValueError):
@@ -176,18 +173,27 @@ class Dsn:
 
 def parse_dsn(text: str) -> Dsn:
     """A URL or key=value pairs; DsnError (which never quotes ``text``) when unreadable."""
+    from console.connection import _syntax  # the readers: loaded when first needed
+
     if _URL_PREFIX.match(text):
-        return _parse_url(text)
-    if _CONNINFO_START.match(text):
-        return _parse_conninfo(text)
-    raise NotADsn(NOT_A_DSN)
+        form, parts = URL, _syntax.read_url(text, SECRET_PARAMS)
+    elif _CONNINFO_START.match(text):
+        form, parts = CONNINFO, _syntax.read_conninfo(text, SECRET_PARAMS)
+    else:
+        raise NotADsn(NOT_A_DSN)
+    if parts is None:
+        raise DsnError(UNPARSABLE_URL if form == URL else UNPARSABLE_CONNINFO)
+    fields, params, written = parts
+    return Dsn(form, **fields, params=params, written=_unique(written))
 
 
 def from_environment(env: Mapping[str, str]) -> Dsn | None:
     """libpq's PG* variables, or None when none is set."""
+    from console.connection._syntax import port as read_port
+
     if not any(env.get(name) for name in PG_VARS):
         return None
-    port = _port(env["PGPORT"]) if env.get("PGPORT") else None
+    port = read_port(env["PGPORT"]) if env.get("PGPORT") else None
     if env.get("PGPORT") and port is None:
         raise DsnError(BAD_PGPORT)
     return Dsn(
@@ -259,182 +265,10 @@ class Redactor:
         return text
 
 
-# -- URLs ------------------------------------------------------------------------------------
-
-
-def _parse_url(text: str) -> Dsn:
-    """libpq's URI syntax, strictly: anything that would put part of the user name or the
-    password somewhere else (an unencoded ``/ # ? @``, a bad %-escape or port) is refused."""
-    rest = text.split("://", 1)[1]
-    authority = re.match(r"[^/?]*", rest)
-    assert authority is not None
-    path, _, query = rest[authority.end() :].partition("?")
-    database_raw = path[1:]
-    if "#" in rest or "@" in path or "@" in query or "/" in database_raw:
-        raise DsnError(UNPARSABLE_URL)
-    if authority.group().count("@") > 1:
-        raise DsnError(UNPARSABLE_URL)
-    userinfo, _, hostport = authority.group().rpartition("@")
-    user_raw, _, password_raw = userinfo.partition(":")
-    where, user, password = _host_port(hostport), _decode(user_raw), _decode(password_raw)
-    database, pairs = _decode(database_raw), _query(query)
-    if where is None or user is None or password is None or database is None or pairs is None:
-        raise DsnError(UNPARSABLE_URL)
-    params, written = pairs
-    if password_raw != password:
-        written.append(password_raw)
-    given = {"host": where[0], "port": where[1], "user": user, "password": password}
-    dsn = _lift(URL, {**given, "database": database}, params, written)
-    if dsn is None:
-        raise DsnError(UNPARSABLE_URL)
-    return dsn
-
-
-def _host_port(hostport: str) -> tuple[str, int | None] | None:
-    ipv6 = _IPV6.fullmatch(hostport)
-    if ipv6:
-        host, port_raw = unquote(ipv6.group(1)), ipv6.group(2) or ""
-    else:
-        host_raw, _, port_raw = hostport.partition(":")
-        decoded = _decode(host_raw) if _REG_NAME.fullmatch(host_raw) else None
-        if decoded is None:
-            return None
-        host = decoded
-    if not port_raw:
-        return host, None
-    port = _port(port_raw)
-    return None if port is None else (host, port)
-
-
-def _query(query: str) -> tuple[dict[str, str], list[str]] | None:
-    """The decoded parameters and the secrets among them as written; None when malformed."""
-    params: dict[str, str] = {}
-    written: list[str] = []
-    for pair in query.split("&") if query else ():
-        if not pair:
-            continue
-        key_raw, eq, value_raw = pair.partition("=")
-        key, value = _decode(key_raw), _decode(value_raw)
-        if not eq or not key or value is None:
-            return None
-        params[key] = value
-        if key in SECRET_PARAMS:
-            written.append(value_raw)
-    return params, written
-
-
-def _decode(raw: str) -> str | None:
-    """Percent-decoding that refuses a ``%`` not followed by two hex digits (libpq does)."""
-    if _BAD_ESCAPE.search(raw):
-        return None
-    try:
-        return unquote_to_bytes(raw).decode()
-    except UnicodeDecodeError:
-        return None  # not raised from here: the exception would quote the bytes
-
-
-def _port(raw: str) -> int | None:
-    if not _PORT.fullmatch(raw):
-        return None
-    port = int(raw)
-    return port if 0 < port < 65536 else None
-
-
-# -- key=value --------------------------------------------------------------------------------
-
-
-def _parse_conninfo(text: str) -> Dsn:
-    """libpq's rules: ``key = value`` pairs separated by whitespace; a value in single quotes
-    may hold spaces; a backslash takes the next character literally."""
-    params: dict[str, str] = {}
-    written: list[str] = []
-    i, n = 0, len(text)
-    while True:
-        while i < n and text[i].isspace():
-            i += 1
-        if i >= n:
-            break
-        start = i
-        while i < n and text[i] != "=" and not text[i].isspace():
-            i += 1
-        key = text[start:i]
-        while i < n and text[i].isspace():
-            i += 1
-        if not key or i >= n or text[i] != "=":
-            raise DsnError(UNPARSABLE_CONNINFO)
-        i += 1
-        while i < n and text[i].isspace():
-            i += 1
-        quoted = i < n and text[i] == "'"
-        i += quoted
-        start, chars, closed = i, [], False
-        while i < n:
-            c = text[i]
-            if c == "\\":
-                chars.append(text[i + 1 : i + 2])
-                i += 2
-                continue
-            if (quoted and c == "'") or (not quoted and c.isspace()):
-                closed = True
-                break
-            chars.append(c)
-            i += 1
-        if quoted and not closed:
-            raise DsnError(UNPARSABLE_CONNINFO)
-        params[key] = "".join(chars)
-        if key in SECRET_PARAMS:
-            written.append(text[start:i])
-        i += quoted
-    dsn = _lift(CONNINFO, {}, params, written)
-    if dsn is None:
-        raise DsnError(UNPARSABLE_CONNINFO)
-    return dsn
-
-
 def _conninfo_value(value: str) -> str:
     if value and not re.search(r"[\s'\\]", value):
         return value
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-# -- both -------------------------------------------------------------------------------------
-
-
-# Parameters that name a field of their own (libpq says dbname; asyncpg also takes database).
-_LIFTED = {
-    "host": "host",
-    "port": "port",
-    "user": "user",
-    "password": "password",
-    "dbname": "database",
-    "database": "database",
-}
-
-
-def _lift(
-    form: str, given: dict[str, Any], params: dict[str, str], written: list[str]
-) -> Dsn | None:
-    """Host, port, user, password and database: the URL's own parts first, else the
-    parameter of that name. None for a port that is not one."""
-    fields: dict[str, Any] = {k: v for k, v in given.items() if v not in (None, "")}
-    rest: dict[str, str] = {}
-    for key, value in params.items():
-        name = _LIFTED.get(key)
-        if name is None:
-            rest[key] = value
-            continue
-        if name == "password":
-            written.append(value)  # a secret even when the URL's own password wins
-        if not value or name in fields:
-            continue
-        if name == "port":
-            port = _port(value)
-            if port is None:
-                return None
-            fields[name] = port
-        else:
-            fields[name] = value
-    return Dsn(form, **fields, params=rest, written=_unique(written))
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:
