@@ -15,18 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console import connection
-from console.connection import MASK, PG_VARS, Dsn, DsnError, NotADsn, Redactor
+from console.connection import PG_VARS, Dsn, DsnError, NotADsn, Redactor
 from console.errors import BadInput
 
 __all__ = [
-    "MASK",
     "ConnectionSettings",
     "Redactor",
     "default_operator",
-    "mask_url",
     "railway_context",
     "resolve_connection",
-    "url_password",
 ]
 
 # Railway injects these into `railway run` / `railway shell` / `railway ssh`.
@@ -35,15 +32,6 @@ RAILWAY_VARS = {
     "environment": "RAILWAY_ENVIRONMENT_NAME",
     "service": "RAILWAY_SERVICE_NAME",
 }
-
-
-def mask_url(url: str) -> str:
-    """The connection string with its password replaced; ``***`` when it cannot be read."""
-    return connection.mask(url)
-
-
-def url_password(url: str) -> str | None:
-    return connection.password_of(url)
 
 
 @dataclass(frozen=True)

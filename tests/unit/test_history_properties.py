@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from console.connection import mask as mask_url
 from console.core.history import HistoryStore, RunRecord, StatementRecord
 from console.core.history import store as store_mod
 from console.errors import HistoryError
-from console.settings import mask_url
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 PASSWORDS = ["abc", "postgres", "p@ss/w#rd?", "Ünïcödé-pw", "x", "s3cr3t" * 10, "app", "1234"]

@@ -6,12 +6,12 @@ from dataclasses import asdict
 import pytest
 
 from console.connection import UNPARSABLE_URL
+from console.connection import mask as mask_url
 from console.errors import BadInput
 from console.settings import (
     ConnectionSettings,
     Redactor,
     default_operator,
-    mask_url,
     railway_context,
     resolve_connection,
 )
