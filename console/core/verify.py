@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import asyncpg
-from pglast import ast, parse_sql
-from pglast.stream import RawStream
+from pglast import ast
 
+from console.core import sqltree
 from console.core.model import VERIFY, IndexSpec, Migration, Statement
 from console.core.plan import plan_section
 from console.db import catalog
@@ -49,13 +49,13 @@ class VerifyReport:
 
 def probe_sql(spec: IndexSpec, table: str, index: str) -> str:
     """The file's CREATE INDEX, aimed at a temporary table, without CONCURRENTLY."""
-    stmt = parse_sql(spec.statement_sql)[0].stmt
+    stmt = sqltree.parse(spec.statement_sql)[0]
     assert isinstance(stmt, ast.IndexStmt)
     stmt.idxname = index
     stmt.relation = ast.RangeVar(relname=table, inh=True, relpersistence="t")
     stmt.concurrent = False
     stmt.if_not_exists = False
-    return str(RawStream()(stmt))
+    return sqltree.deparse(stmt)
 
 
 def _shape(definition: str) -> tuple[bool, str]:

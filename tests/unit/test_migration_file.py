@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from console.core import migration_file
+from console.core import migration_file, split
 from console.core.migration_file import (
     MAX_FILE_BYTES,
-    MAX_STATEMENTS,
     list_migrations,
     parse_migration,
     parse_migration_text,
     resolve_migration,
 )
 from console.core.model import Migration, Statement
+from console.core.split import MAX_STATEMENTS
 from console.errors import BadInput, MigrationSyntaxError, TransactionControl
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -515,7 +515,7 @@ def test_many_statements_then_non_ascii_text_are_located_without_pglast_offsets(
     def slow(body: str) -> None:
         raise AssertionError("statements located through pglast's offsets")
 
-    monkeypatch.setattr(migration_file, "_locate_slowly", slow)
+    monkeypatch.setattr(split, "_locate_slowly", slow)
     text = (
         "-- migrate:up\n" + "SELECT 'é' /* ü */ -- ☕\n;\n" * 3000 + "-- 日本語のコメント\n" * 3000
     )

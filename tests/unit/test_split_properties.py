@@ -17,7 +17,7 @@ from unittest import mock
 from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
 
-from console.core import migration_file
+from console.core import split
 from console.core.migration_file import parse_migration_text
 
 FILE = Path("p.sql")
@@ -266,6 +266,6 @@ def test_statements_come_back_exactly_where_they_were_written(
     text, expected = file_text(sections)
     note(f"migration file:\n{text}")
     note(f"expected statements: {expected}")
-    with mock.patch.object(migration_file, "_locate_slowly", _fail_slow_path):
+    with mock.patch.object(split, "_locate_slowly", _fail_slow_path):
         got = parsed(text)
     assert got == expected
