@@ -64,6 +64,17 @@ def duration(seconds: float) -> str:
     return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
 
 
+def age(seconds: float | None, unknown: str = "?") -> str:
+    """How long something has been so, for a sentence: "45 s", "12 min", "2 h 5 min"."""
+    if seconds is None:
+        return unknown
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
+
+
 def short(seconds: float) -> str:
     """A duration in one compact word: "45s", "3m05s", "2h05m"."""
     if seconds < 60:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from console.core.durations import duration
+from console.core.durations import age, duration
 from console.core.locks import conflicts, lock_mode
 from console.db import activity, catalog
 from console.db.activity import LockEdge, LockWait, Session
@@ -92,22 +92,12 @@ def build_tree(
     return [*above, TreeNode(root, 0), *below]
 
 
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def describe(s: Session) -> str:
     """pid, application, user, client, state (and for how long), transaction age, last query."""
     state = s.state or "?"
     if s.idle_in_transaction:
-        state = f"{state} for {_age(s.state_age_s)}"
-    xact = f", transaction open {_age(s.xact_age_s)}" if s.xact_age_s is not None else ""
+        state = f"{state} for {age(s.state_age_s)}"
+    xact = f", transaction open {age(s.xact_age_s)}" if s.xact_age_s is not None else ""
     query = " ".join(s.query.split())[:80]
     return (
         f"pid {s.pid} ({s.application_name or 'no application'}, user {s.role}, from {s.client}, "

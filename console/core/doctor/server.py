@@ -26,6 +26,7 @@ from console.core.doctor.report import (
     first_line,
     guarded,
 )
+from console.core.durations import age
 from console.core.model import Migration
 from console.core.plan import plan_section
 from console.core.preflight import table_problems, version_problem
@@ -147,14 +148,6 @@ async def timeouts_check(conn: asyncpg.Connection) -> list[Check]:
         "itself on every run."
     )
     return [Check(TIMEOUTS, OK, summary)]
-
-
-def age(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
 
 
 def idle_consequence(migrations: Sequence[Migration]) -> str:

@@ -23,7 +23,7 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
-from console.core.durations import short
+from console.core.durations import age, short
 from console.errors import ConsoleError
 from console.glyphs import G
 from console.lazy import lazy
@@ -248,7 +248,7 @@ class BlockersPanel(Panel, Vertical):
 
     @work(group="confirm", exit_on_error=False)
     async def confirm_signal(self, session: Session, kind: str) -> None:
-        xact = f"{session.xact_age_s:.0f} s" if session.xact_age_s is not None else "none"
+        xact = age(session.xact_age_s, "none")
         what = (
             "Cancel asks the server to stop the session's running query; it does nothing to "
             "a session that is idle in transaction (its locks and snapshot stay)."
