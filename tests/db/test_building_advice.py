@@ -24,9 +24,12 @@ async def test_an_index_under_construction_is_not_a_leftover(
         )
     )
     try:
+        # Waiting for the writer: the INVALID index is in the catalog by then (while the
+        # build is still "initializing" it may not be committed yet).
         await poll_until(
             observer,
-            "SELECT count(*) FROM pg_stat_progress_create_index WHERE pid = $1",
+            "SELECT count(*) FROM pg_stat_progress_create_index WHERE pid = $1 "
+            "AND phase LIKE 'waiting for writers%'",
             builder.get_server_pid(),
         )
         (check,) = await invalid_check(observer)

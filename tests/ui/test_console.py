@@ -308,7 +308,10 @@ async def test_lost_connection_shows_banner_and_recovers(
             )
             assert killed == 1
             await until(lambda: banner.has_class("-visible"))
-            assert "not currently accepting connections" in str(banner.render())
+            # The first refresh after the kill may say the session was lost; the next one,
+            # reconnecting, says why it cannot: wait for that one.
+            await until(lambda: "not currently accepting connections" in str(banner.render()))
+            assert banner.has_class("-visible")
             assert panel.is_mounted
         finally:
             await admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
