@@ -1,4 +1,6 @@
-"""Each migration file's state on the connected database."""
+"""Each migration file's state on the connected database: whether it is applied
+(``applied``), what history.toml says of its last run, and a run in progress or
+interrupted."""
 
 from __future__ import annotations
 
@@ -7,25 +9,15 @@ from pathlib import Path
 
 import asyncpg
 
+from console.core.applied import PARTIAL, PENDING, UNKNOWN, migration_state
 from console.core.history import HistoryData, open_runs
 from console.core.migration_file import list_migrations, parse_migration
-from console.core.model import Migration
-from console.core.plan import section_indexes
 from console.core.run import recovery
-from console.db import catalog
 from console.errors import BadInput
 
-PENDING, APPLIED, PARTIAL, INVALID, UNREADABLE, UNKNOWN = (
-    "pending",
-    "applied",
-    "partial",
-    "invalid index",
-    "unreadable",
-    "unknown",
-)
+UNREADABLE = "unreadable"
 FAILED = "failed"  # the last run failed and left nothing applied
 RUNNING, INTERRUPTED = "running", "interrupted"  # a run in progress; one whose runner went away
-BUILDING = "building"  # an index of it is being built right now (INVALID until it is done)
 
 
 @dataclass(frozen=True)
@@ -35,37 +27,6 @@ class MigrationStatus:
     state: str
     detail: str
     last_run: str | None = None  # from history.toml, e.g. "run succeeded 2025-11-23 19:05 UTC"
-
-
-def index_names(migration: Migration) -> list[str]:
-    """The indexes the up section creates; only its CREATE statements are planned."""
-    up = migration.up
-    if up is None:
-        return []
-    return [s.lookup_name for s in section_indexes(up)]
-
-
-async def migration_state(conn: asyncpg.Connection, migration: Migration) -> tuple[str, str]:
-    names = index_names(migration)
-    if not names:
-        return UNKNOWN, "no indexes to look for: see history"
-    states = await catalog.indexes(conn, names)
-    invalid = [s.qualified or s.name for s in states if s.invalid and not s.building_pid]
-    building = [f"{s.qualified or s.name} (pid {s.building_pid})" for s in states if s.building_pid]
-    present = [s for s in states if s.exists and not s.invalid]
-    if invalid:
-        return INVALID, f"INVALID: {', '.join(invalid)}"
-    if building:
-        return BUILDING, f"being built right now: {', '.join(building)}"
-    if len(present) == len(states):
-        return APPLIED, f"{len(states)} of {len(states)} indexes present"
-    if present:
-        missing = [s.name for s in states if not s.exists]
-        return (
-            PARTIAL,
-            f"{len(present)} of {len(states)} indexes present; missing {', '.join(missing)}",
-        )
-    return PENDING, f"0 of {len(states)} indexes present"
 
 
 def last_run(history: HistoryData, name: str) -> str | None:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from console.core.applied import index_names
 from console.core.model import Migration
-from console.core.status import index_names
 from console.db import catalog
 
 

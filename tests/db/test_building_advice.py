@@ -6,9 +6,9 @@ import asyncio
 
 import asyncpg
 
+from console.core.applied import BUILDING, migration_state
 from console.core.doctor.server import invalid_check
 from console.core.migration_file import parse_migration
-from console.core.status import BUILDING, migration_state
 from tests.helpers import SHIPPED, hold_write, poll_until
 
 

@@ -15,8 +15,8 @@ import asyncpg
 
 from console.core import events as ev
 from console.core import waits
+from console.core.applied import APPLIED, PENDING, migration_state
 from console.core.migration_file import parse_migration, resolve_migration
-from console.core.status import APPLIED, PENDING, migration_state
 from console.db import runlock
 from console.db.connect import MONITOR, close_quietly, connect
 from console.settings import ConnectionSettings
