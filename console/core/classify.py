@@ -12,8 +12,7 @@ from pglast import ast
 from pglast.enums import AlterTableType as AT
 from pglast.enums import ConstrType, ObjectType, ReindexObjectType, SortByDir, VariableSetKind
 
-from console.core.lock_effects import LOCK_BLOCKS, heaviest
-from console.core.locks import AS, AX, EX, LOCK_MODES, RS, RX, SH, SRX, SUE
+from console.core.locks import AS, AX, EX, LOCK_BLOCKS, LOCK_MODES, RS, RX, SH, SRX, SUE, heaviest
 from console.core.model import IndexColumn, IndexSpec, Statement, StatementPlan
 from console.core.sqltree import (
     DATA_CHANGING,

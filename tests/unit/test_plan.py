@@ -8,7 +8,7 @@ import pytest
 
 from console.core import plan as plan_module
 from console.core.lint import squawk_executable
-from console.core.lock_effects import LOCK_BLOCKS, describe_lock, heaviest
+from console.core.locks import LOCK_BLOCKS, describe_lock, heaviest
 from console.core.migration_file import parse_migration, parse_migration_text
 from console.core.model import IndexColumn, IndexSpec, Section, Statement, StatementPlan
 from console.core.plan import (
