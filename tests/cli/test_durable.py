@@ -77,10 +77,13 @@ async def valid(conn: asyncpg.Connection) -> dict[str, bool]:
 async def said(proc: subprocess.Popen[str], text: str) -> None:
     """Until the process has printed a line containing text."""
     assert proc.stdout is not None
+    lines: list[str] = []
     while True:
         line = await asyncio.to_thread(proc.stdout.readline)
         if not line:
-            raise AssertionError(f"it never said {text!r}")
+            rest = proc.stderr.read() if proc.stderr is not None else ""
+            raise AssertionError(f"it never said {text!r}; it said: {''.join(lines)}{rest}")
+        lines.append(line)
         if text in line:
             return
 
