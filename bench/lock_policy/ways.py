@@ -23,6 +23,7 @@ from console.core.history import HistoryData
 from console.core.migration_file import parse_migration
 from console.core.run import RunRequest, control, execute_run
 from console.core.run.process import Launched, launch, log_path_for
+from console.core.words import Outcome
 from lock_policy.consoles import TINY_TIMEOUT_S, cli_env
 from lock_policy.runners import REAP_TIMEOUT_S, end_runners, reap_child
 
@@ -55,7 +56,7 @@ def measure_inprocess(settings: Any, path: Path, history: Path | None = None) ->
         t0 = time.perf_counter()
         result = await asyncio.wait_for(execute_run(settings, request, (sink,)), TINY_TIMEOUT_S)
         total = time.perf_counter() - t0
-        if result is None or result.status != ev.SUCCEEDED:
+        if result is None or result.status != Outcome.SUCCEEDED:
             raise RuntimeError(f"the in-process tiny run did not succeed: {result}")
         started, finished = marks.get("RunStarted"), marks.get("RunFinished")
         return Sample(
@@ -83,7 +84,7 @@ def measure_forked(settings: Any, path: Path) -> Sample:
             code = control.code_of(e)
             if code is not None:
                 marks["code"] = code
-                if isinstance(e, ev.RunFinished) and e.result.status != ev.SUCCEEDED:
+                if isinstance(e, ev.RunFinished) and e.result.status != Outcome.SUCCEEDED:
                     raise RuntimeError(f"the forked tiny run {e.result.status}: {e.result.error}")
         return marks
 
@@ -152,7 +153,7 @@ def history_with_runs(path: Path, runs: int) -> None:
         started = t0 + timedelta(hours=i)
         run = RunRecord(
             migration=MIGRATION_NAME,
-            status=ev.RUNNING,
+            status=Outcome.RUNNING,
             started_at=started,
             executed_by="ops@laptop",
             database="postgresql://app:***@db.example:5432/app",
@@ -175,7 +176,7 @@ def history_with_runs(path: Path, runs: int) -> None:
         store.start_run(run)
         for s in run.statements:
             s.status, s.duration_s = "succeeded", 1.25
-        run.status, run.finished_at = ev.SUCCEEDED, started + timedelta(seconds=5)
+        run.status, run.finished_at = Outcome.SUCCEEDED, started + timedelta(seconds=5)
         store.finish_run(run)
 
 

@@ -7,16 +7,8 @@ import asyncpg
 
 from console.core.model import Migration
 from console.core.plan import section_indexes
+from console.core.words import Standing
 from console.db import catalog
-
-PENDING, APPLIED, PARTIAL, INVALID, UNKNOWN = (
-    "pending",
-    "applied",
-    "partial",
-    "invalid index",
-    "unknown",
-)
-BUILDING = "building"  # an index of it is being built right now (INVALID until it is done)
 
 
 def index_names(migration: Migration) -> list[str]:
@@ -30,21 +22,21 @@ def index_names(migration: Migration) -> list[str]:
 async def migration_state(conn: asyncpg.Connection, migration: Migration) -> tuple[str, str]:
     names = index_names(migration)
     if not names:
-        return UNKNOWN, "no indexes to look for: see history"
+        return Standing.UNKNOWN, "no indexes to look for: see history"
     states = await catalog.indexes(conn, names)
     invalid = [s.qualified or s.name for s in states if s.invalid and not s.building_pid]
     building = [f"{s.qualified or s.name} (pid {s.building_pid})" for s in states if s.building_pid]
     present = [s for s in states if s.exists and not s.invalid]
     if invalid:
-        return INVALID, f"INVALID: {', '.join(invalid)}"
+        return Standing.INVALID_INDEX, f"INVALID: {', '.join(invalid)}"
     if building:
-        return BUILDING, f"being built right now: {', '.join(building)}"
+        return Standing.BUILDING, f"being built right now: {', '.join(building)}"
     if len(present) == len(states):
-        return APPLIED, f"{len(states)} of {len(states)} indexes present"
+        return Standing.APPLIED, f"{len(states)} of {len(states)} indexes present"
     if present:
         missing = [s.name for s in states if not s.exists]
         return (
-            PARTIAL,
+            Standing.PARTIAL,
             f"{len(present)} of {len(states)} indexes present; missing {', '.join(missing)}",
         )
-    return PENDING, f"0 of {len(states)} indexes present"
+    return Standing.PENDING, f"0 of {len(states)} indexes present"

@@ -14,15 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# A run's outcome. "running" is what history.toml holds while the runner works;
-# "interrupted" is a run whose runner went away without recording an outcome.
-SUCCEEDED, FAILED, CANCELLED, RUNNING, INTERRUPTED = (
-    "succeeded",
-    "failed",
-    "cancelled",
-    "running",
-    "interrupted",
-)
 # How a statement waits: for a table lock it has to take ("lock"), or, as a
 # concurrent statement, for other transactions to end ("transactions").
 LOCK_WAIT, TRANSACTIONS_WAIT = "lock", "transactions"
@@ -249,7 +240,7 @@ class StatementResult:
 class RunResult:
     migration: str
     action: str
-    status: str  # SUCCEEDED, FAILED, CANCELLED (INTERRUPTED when recovered)
+    status: str  # an Outcome: succeeded, failed, cancelled (interrupted when recovered)
     started_at: datetime
     finished_at: datetime
     statements: list[StatementResult] = field(default_factory=list)

@@ -9,15 +9,12 @@ from pathlib import Path
 
 import asyncpg
 
-from console.core.applied import PARTIAL, PENDING, UNKNOWN, migration_state
+from console.core.applied import migration_state
 from console.core.history import HistoryData, open_runs
 from console.core.migration_file import list_migrations, parse_migration
 from console.core.run import recovery
+from console.core.words import Standing
 from console.errors import BadInput
-
-UNREADABLE = "unreadable"
-FAILED = "failed"  # the last run failed and left nothing applied
-RUNNING, INTERRUPTED = "running", "interrupted"  # a run in progress; one whose runner went away
 
 
 @dataclass(frozen=True)
@@ -57,18 +54,20 @@ async def statuses(
         try:
             migration = parse_migration(path)
         except BadInput as exc:
-            out.append(MigrationStatus(path.stem, path, UNREADABLE, exc.message, last))
+            out.append(MigrationStatus(path.stem, path, Standing.UNREADABLE, exc.message, last))
             continue
         state, detail = await migration_state(conn, migration)
-        if state in (PENDING, PARTIAL, UNKNOWN) and _last_run_failed(history, migration.name):
-            state = FAILED
+        if state in (Standing.PENDING, Standing.PARTIAL, Standing.UNKNOWN) and _last_run_failed(
+            history, migration.name
+        ):
+            state = Standing.FAILED
         for record in open_runs(history, migration.name):
             run = await recovery.state_of(conn, record, directory)
             where = f"runner pid {record.runner_pid} on {record.host or '?'}"
             if run.in_progress:
-                state, detail = RUNNING, f"{record.action} in progress ({where}); {detail}"
+                state, detail = Standing.RUNNING, f"{record.action} in progress ({where}); {detail}"
             else:
-                state, detail = INTERRUPTED, " ".join(run.describe()[1:-1]) or detail
+                state, detail = Standing.INTERRUPTED, " ".join(run.describe()[1:-1]) or detail
                 last = f"{record.action} interrupted: its {where} went away"
         out.append(MigrationStatus(migration.name, path, state, detail, last))
     return out

@@ -11,11 +11,10 @@ from pglast import ast
 from console.core import sqltree
 from console.core.model import VERIFY, IndexSpec, Migration, Statement
 from console.core.plan import plan_section
+from console.core.words import IndexVerdict
 from console.db import catalog
 from console.db.connect import MONITOR, close_quietly, connect
 from console.settings import ConnectionSettings
-
-OK, MISSING, INVALID, DIFFERENT = "ok", "missing", "invalid", "different"
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,9 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        return all(c.verdict == OK for c in self.indexes) and all(q.ok for q in self.queries)
+        return all(c.verdict == IndexVerdict.OK for c in self.indexes) and all(
+            q.ok for q in self.queries
+        )
 
 
 def probe_sql(spec: IndexSpec, table: str, index: str) -> str:
@@ -68,38 +69,41 @@ async def check_index(
     conn: asyncpg.Connection, spec: IndexSpec, state: catalog.IndexState
 ) -> IndexCheck:
     if not state.exists:
-        return IndexCheck(spec, state, MISSING, f"index {spec.name} does not exist")
+        return IndexCheck(spec, state, IndexVerdict.MISSING, f"index {spec.name} does not exist")
     if state.valid is False:
         return IndexCheck(
             spec,
             state,
-            INVALID,
+            IndexVerdict.INVALID,
             f"index {state.qualified} is INVALID (a failed or cancelled build); "
             "run the migration again: the console drops it and rebuilds it",
         )
     (table,) = await catalog.tables(conn, [spec.table])
     if table.qualified != state.table:
         return IndexCheck(
-            spec, state, DIFFERENT, f"index {state.qualified} is on {state.table}, not {spec.table}"
+            spec,
+            state,
+            IndexVerdict.DIFFERENT,
+            f"index {state.qualified} is on {state.table}, not {spec.table}",
         )
     try:
         expected = await catalog.normalized_index_definition(
             conn, spec.table, lambda t, i: probe_sql(spec, t, i)
         )
     except asyncpg.PostgresError as exc:
-        return IndexCheck(spec, state, OK, f"definition not compared ({exc})")
+        return IndexCheck(spec, state, IndexVerdict.OK, f"definition not compared ({exc})")
     if expected is None or state.definition is None:
-        return IndexCheck(spec, state, OK, "definition not compared")
+        return IndexCheck(spec, state, IndexVerdict.OK, "definition not compared")
     if _shape(expected) != _shape(state.definition):
         return IndexCheck(
             spec,
             state,
-            DIFFERENT,
+            IndexVerdict.DIFFERENT,
             f"index {state.qualified} differs from the file: the database has "
             f"{_shape(state.definition)[1]!r}, the file says {_shape(expected)[1]!r}",
             expected,
         )
-    return IndexCheck(spec, state, OK, "", expected)
+    return IndexCheck(spec, state, IndexVerdict.OK, "", expected)
 
 
 def _truthy(rows: list[asyncpg.Record]) -> tuple[bool, str]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from console.core.durations import duration
 from console.core.run.confirm import confirmation
 from console.core.run.pids import this_host
+from console.core.words import Outcome
 from console.errors import ConsoleError
 from console.glyphs import G
 from console.lazy import lazy
@@ -171,7 +172,7 @@ class RunController:
             self.service.active_pid = None
         if result is not None:
             self.app.last_result = result
-            if result.status == ev.SUCCEEDED:
+            if result.status == Outcome.SUCCEEDED:
                 self.app.notify(f"{result.action} succeeded")
             else:
                 text = f"{result.action} {result.status}: {result.error or ''}"

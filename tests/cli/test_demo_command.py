@@ -96,12 +96,13 @@ def test_the_packaged_migration_is_the_repositorys() -> None:
 
 
 def test_the_packaged_history_holds_the_seed_row(tmp_path: Path) -> None:
-    from console.core.history import PENDING, HistoryStore
+    from console.core.history import HistoryStore
+    from console.core.words import Standing
     from console.demo import files
 
     installed = files.install(tmp_path / "demo")
     row = HistoryStore(installed.history).load().row(SHIPPED.stem)
-    assert row is not None and row.status == PENDING
+    assert row is not None and row.status == Standing.PENDING
     assert (installed.migrations / SHIPPED.name).read_bytes() == SHIPPED.read_bytes()
     # Installing again keeps the demo's history (its runs); a reset starts it over.
     installed.history.write_text(installed.history.read_text() + "# a run was here\n")

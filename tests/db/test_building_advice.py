@@ -6,9 +6,10 @@ import asyncio
 
 import asyncpg
 
-from console.core.applied import BUILDING, migration_state
+from console.core.applied import migration_state
 from console.core.doctor.server import invalid_check
 from console.core.migration_file import parse_migration
+from console.core.words import Standing
 from tests.helpers import SHIPPED, hold_write, poll_until
 
 
@@ -37,7 +38,7 @@ async def test_an_index_under_construction_is_not_a_leftover(
         assert "Being built right now" in check.summary
         assert "DROP INDEX" not in check.summary + check.fix
         state, detail = await migration_state(observer, parse_migration(SHIPPED))
-        assert state == BUILDING and f"pid {builder.get_server_pid()}" in detail
+        assert state == Standing.BUILDING and f"pid {builder.get_server_pid()}" in detail
     finally:
         await helper.execute("ROLLBACK")
         await building

@@ -1,4 +1,4 @@
-"""Reading connection strings (console/connection.py): URLs, key=value pairs, PG* variables,
+"""Reading connection strings (console/connection/): URLs, key=value pairs, PG* variables,
 masking, the secrets to redact, asyncpg's arguments, and errors that quote nothing."""
 
 from __future__ import annotations

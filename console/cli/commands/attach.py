@@ -8,11 +8,11 @@ import os
 from console.cli import aio
 from console.cli.context import Context
 from console.cli.follow import follow, follow_from_database, print_log, say
+from console.core.words import Outcome
 from console.errors import BadInput
 
 
 def command(ctx: Context) -> int:
-    from console.core import events as ev
     from console.core.history import HistoryStore, latest
     from console.core.run import control
     from console.core.run.execute import exit_code
@@ -25,10 +25,10 @@ def command(ctx: Context) -> int:
         what = f"of {name} " if name else ""
         raise BadInput(f"No run {what}is recorded in {store.path}.", "Start one with `run`.")
     alive = record_alive(record)
-    if record.status == ev.RUNNING and alive is False:
+    if record.status == Outcome.RUNNING and alive is False:
         print_log(record.log)
         return aio.run(_report_interrupted(ctx, record.migration))
-    if record.status == ev.RUNNING and alive is None:
+    if record.status == Outcome.RUNNING and alive is None:
         return aio.run(follow_from_database(ctx, record))
     if not record.log or not os.path.exists(record.log):
         say(f"{record.action} {record.migration}: {record.summary} (no event log here).")
@@ -39,7 +39,6 @@ def command(ctx: Context) -> int:
 
 async def _report_interrupted(ctx: Context, name: str) -> int:
     """Its runner went away: say what is known of the run, and what `recover` offers."""
-    from console.core import events as ev
     from console.core.history import HistoryStore
     from console.core.run import recovery
     from console.core.run.execute import exit_code
@@ -50,4 +49,4 @@ async def _report_interrupted(ctx: Context, name: str) -> int:
     for state in states:
         for line in state.describe():
             say(line, error=True)
-    return exit_code(ev.INTERRUPTED)
+    return exit_code(Outcome.INTERRUPTED)

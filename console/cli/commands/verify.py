@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from console.cli.context import Context
 from console.cli.jsonout import print_json
+from console.core.words import IndexVerdict
 from console.errors import ExitCode
 from console.glyphs import G
 
@@ -23,7 +24,7 @@ async def command(ctx: Context) -> int:
 
     out.print(f"[bold]verify {escape(migration.name)}[/] on {escape(s.display)}")
     for c in report.indexes:
-        mark = f"[green]{G.ok}[/]" if c.verdict == "ok" else f"[red]{G.fail}[/]"
+        mark = f"[green]{G.ok}[/]" if c.verdict == IndexVerdict.OK else f"[red]{G.fail}[/]"
         out.print(f"{mark} {escape(c.spec.name)} on {escape(c.spec.table)}: {c.verdict}")
         if c.state.definition:
             out.print(f"    {escape(c.state.definition)}")

@@ -16,10 +16,8 @@ from typing import TYPE_CHECKING
 
 from console.core.checklist.items import MANUAL, ItemDef, load_checklist
 from console.core.history import (
-    FAILED,
     ROLLBACK,
     RUN,
-    SUCCEEDED,
     HistoryData,
     HistoryStore,
     RunRecord,
@@ -27,13 +25,12 @@ from console.core.history import (
 )
 from console.core.history.tables import SIGNOFF_STATES, SignOff, save_signoff, signoffs
 from console.core.measure import AFTER, BASELINE, Measurement, latest_measurement
+from console.core.words import ItemStatus, Outcome
 from console.errors import BadInput
 
 if TYPE_CHECKING:
     from console.core.model import Migration
 
-PENDING, RUNNING, DONE, SKIPPED = "pending", "running", "done", "skipped"
-STATES = (PENDING, RUNNING, DONE, FAILED, SKIPPED)
 INDEX_USAGE_DELAY = timedelta(hours=24)
 
 
@@ -58,7 +55,7 @@ def sign_off(
     *,
     by: str,
     note: str = "",
-    state: str = DONE,
+    state: str = ItemStatus.DONE,
     at: datetime | None = None,
     defs: Sequence[ItemDef] | None = None,
 ) -> SignOff:
@@ -72,7 +69,7 @@ def sign_off(
         found = next((d for d in defs if d.key == item), None)
         if found is None:
             raise BadInput(f"{migration}'s checklist has no item {item!r}.")
-        if state == PENDING and found.kind != MANUAL:
+        if state == ItemStatus.PENDING and found.kind != MANUAL:
             raise BadInput(f"Only manual items can be reset to pending; {item!r} is {found.kind}.")
     when = (at or datetime.now(UTC)).astimezone(UTC)
     when = when.replace(microsecond=when.microsecond // 1000 * 1000)
@@ -82,7 +79,12 @@ def sign_off(
 
 
 def sign_item(
-    store: HistoryStore, migration: Migration, key: str, by: str, note: str = "", state: str = DONE
+    store: HistoryStore,
+    migration: Migration,
+    key: str,
+    by: str,
+    note: str = "",
+    state: str = ItemStatus.DONE,
 ) -> SignOff:
     """``sign_off`` for an item of the migration's own checklist (checked against it)."""
     defs = load_checklist(migration.path)
@@ -104,14 +106,14 @@ def _ordered_runs(data: HistoryData, migration: str) -> list[RunRecord]:
 def _rolled_back_after(runs: list[RunRecord], run: RunRecord) -> RunRecord | None:
     later = runs[runs.index(run) + 1 :]
     return next(
-        (r for r in reversed(later) if r.action == ROLLBACK and r.status == SUCCEEDED), None
+        (r for r in reversed(later) if r.action == ROLLBACK and r.status == Outcome.SUCCEEDED), None
     )
 
 
 def applied_run(data: HistoryData, migration: str) -> RunRecord | None:
     """The latest successful run, unless a successful rollback came after it."""
     runs = _ordered_runs(data, migration)
-    done = [r for r in runs if r.action == RUN and r.status == SUCCEEDED]
+    done = [r for r in runs if r.action == RUN and r.status == Outcome.SUCCEEDED]
     if not done or _rolled_back_after(runs, done[-1]) is not None:
         return None
     return done[-1]
@@ -137,20 +139,20 @@ def _execute(key: str, data: HistoryData, migration: str) -> ItemState:
     runs = _ordered_runs(data, migration)
     attempts = [r for r in runs if r.action == RUN]
     if not attempts:
-        return ItemState(key, PENDING, detail="not run yet")
+        return ItemState(key, ItemStatus.PENDING, detail="not run yet")
     run = attempts[-1]
     rollback = _rolled_back_after(runs, run)
     if rollback is not None:
         at = rollback.finished_at
         return ItemState(
-            key, PENDING, rollback.executed_by, at, detail=f"rolled back at {_when(at)}"
+            key, ItemStatus.PENDING, rollback.executed_by, at, detail=f"rolled back at {_when(at)}"
         )
-    state = DONE if run.status == SUCCEEDED else FAILED
+    state = ItemStatus.DONE if run.status == Outcome.SUCCEEDED else ItemStatus.FAILED
     detail = f"run {run.status} {_when(run.finished_at)}"
-    if run.status == FAILED and run.error:
+    if run.status == Outcome.FAILED and run.error:
         detail += f": {first_sentence(run.error)}"
     elif (secs := _duration(run)) is not None:
-        detail += f" {'in' if run.status == SUCCEEDED else 'after'} {secs:.1f} s"
+        detail += f" {'in' if run.status == Outcome.SUCCEEDED else 'after'} {secs:.1f} s"
     return ItemState(key, state, run.executed_by or None, run.finished_at, detail=detail)
 
 
@@ -163,35 +165,43 @@ def _derive(d: ItemDef, data: HistoryData, migration: str, now: datetime) -> Ite
     if action == "history":
         runs = _ordered_runs(data, migration)
         if not runs:
-            return ItemState(key, PENDING, detail="no run recorded yet")
+            return ItemState(key, ItemStatus.PENDING, detail="no run recorded yet")
         r = runs[-1]
         detail = f"recorded: {r.action} {r.status} {_when(r.finished_at)}"
-        return ItemState(key, DONE, r.executed_by or None, r.finished_at, detail=detail)
+        return ItemState(key, ItemStatus.DONE, r.executed_by or None, r.finished_at, detail=detail)
     if action == "baseline":
         m = latest_measurement(data, migration, BASELINE)
         if m is None:
-            return ItemState(key, PENDING, detail="no baseline measured yet")
-        return ItemState(key, DONE, at=m.at, detail=f"measured {_when(m.at)}{_errors(m)}")
+            return ItemState(key, ItemStatus.PENDING, detail="no baseline measured yet")
+        return ItemState(
+            key, ItemStatus.DONE, at=m.at, detail=f"measured {_when(m.at)}{_errors(m)}"
+        )
     if action == "monitor":
         if applied is None:
-            return ItemState(key, PENDING, detail="after the migration has run", available=False)
+            return ItemState(
+                key, ItemStatus.PENDING, detail="after the migration has run", available=False
+            )
         m = latest_measurement(data, migration, AFTER)
         if m is None or (applied_at is not None and m.at <= applied_at):
-            return ItemState(key, PENDING, at=applied_at, detail="not measured since the run")
-        return ItemState(key, DONE, at=m.at, detail=f"measured {_when(m.at)}{_errors(m)}")
+            return ItemState(
+                key, ItemStatus.PENDING, at=applied_at, detail="not measured since the run"
+            )
+        return ItemState(
+            key, ItemStatus.DONE, at=m.at, detail=f"measured {_when(m.at)}{_errors(m)}"
+        )
     if action == "index_usage":
         ready = index_usage_available_at(data, migration)
         if ready is None:
             detail = "available 24 hours after the migration has run"
-            return ItemState(key, PENDING, detail=detail, available=False)
+            return ItemState(key, ItemStatus.PENDING, detail=detail, available=False)
         if now < ready:
             detail = f"available from {_when(ready)}"
-            return ItemState(key, PENDING, at=applied_at, detail=detail, available=False)
-        return ItemState(key, PENDING, at=applied_at, detail="available now")
+            return ItemState(key, ItemStatus.PENDING, at=applied_at, detail=detail, available=False)
+        return ItemState(key, ItemStatus.PENDING, at=applied_at, detail="available now")
     if action == "verify":
         detail = "not verified since the run" if applied_at else "not verified yet"
-        return ItemState(key, PENDING, at=applied_at, detail=detail)
-    return ItemState(key, PENDING)
+        return ItemState(key, ItemStatus.PENDING, at=applied_at, detail=detail)
+    return ItemState(key, ItemStatus.PENDING)
 
 
 def _errors(m: Measurement) -> str:

@@ -16,8 +16,8 @@ VERDICTS = (OK, WARN, FAIL, SKIP)
 # Check names, in the order the report lists them.
 HOST, POOLER, TLS, CONNECTION = "host", "pooler", "tls", "connection"
 SERVER, ROLE, PRIVILEGES, TIMEOUTS = "server", "role", "privileges", "timeouts"
-IDLE, INVALID = "idle-transactions", "invalid-indexes"
-CONNECTED_CHECKS = (SERVER, ROLE, PRIVILEGES, TIMEOUTS, IDLE, INVALID)
+IDLE, INVALID_INDEXES = "idle-transactions", "invalid-indexes"
+CONNECTED_CHECKS = (SERVER, ROLE, PRIVILEGES, TIMEOUTS, IDLE, INVALID_INDEXES)
 
 
 @dataclass(frozen=True)

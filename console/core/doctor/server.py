@@ -12,7 +12,7 @@ import asyncpg
 from console.core.doctor.report import (
     FAIL,
     IDLE,
-    INVALID,
+    INVALID_INDEXES,
     OK,
     PRIVILEGES,
     QUERY_ERRORS,
@@ -50,7 +50,7 @@ async def connected_checks(
         checks += await guarded(PRIVILEGES, privileges_checks(conn, info, migrations))
     checks += await guarded(TIMEOUTS, timeouts_check(conn))
     checks += await guarded(IDLE, idle_check(conn, migrations))
-    checks += await guarded(INVALID, invalid_check(conn))
+    checks += await guarded(INVALID_INDEXES, invalid_check(conn))
     return checks
 
 
@@ -214,7 +214,7 @@ async def invalid_check(conn: asyncpg.Connection) -> list[Check]:
         summary = "No INVALID indexes."
         if building:
             summary += f" Being built right now (INVALID until done): {', '.join(building)}."
-        return [Check(INVALID, OK, summary)]
+        return [Check(INVALID_INDEXES, OK, summary)]
     listed = ", ".join(f"{name} on {table} ({size})" for name, table, size in rows)
     summary = (
         f"{len(rows)} INVALID index{'es' if len(rows) > 1 else ''} (left by failed or cancelled "
@@ -226,4 +226,4 @@ async def invalid_check(conn: asyncpg.Connection) -> list[Check]:
         f"Drop each with `DROP INDEX CONCURRENTLY {rows[0][0]};`, or run the migration that "
         "builds it again: the console drops an INVALID leftover and rebuilds it."
     )
-    return [Check(INVALID, WARN, summary, fix)]
+    return [Check(INVALID_INDEXES, WARN, summary, fix)]

@@ -19,18 +19,9 @@ starts and updated as it goes), ``[[signoffs]]``, ``[[measurements]]`` and
 
 from console.core.history.queries import OperatorAction, actions, latest, open_runs
 from console.core.history.records import (
-    APPLIED,
-    CANCELLED,
-    FAILED,
-    INTERRUPTED,
-    PENDING,
     ROLLBACK,
-    ROLLED_BACK,
     RUN,
-    RUN_STATUSES,
-    RUNNING,
     SQL_CHARS,
-    SUCCEEDED,
     HistoryData,
     MigrationRow,
     RunRecord,
@@ -41,18 +32,9 @@ from console.core.history.records import (
 from console.core.history.store import HistoryStore
 
 __all__ = [
-    "APPLIED",
-    "CANCELLED",
-    "FAILED",
-    "INTERRUPTED",
-    "PENDING",
     "ROLLBACK",
-    "ROLLED_BACK",
     "RUN",
-    "RUNNING",
-    "RUN_STATUSES",
     "SQL_CHARS",
-    "SUCCEEDED",
     "HistoryData",
     "OperatorAction",
     "actions",

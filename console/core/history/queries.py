@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from console.core.history.records import RUNNING, HistoryData, RunRecord
+from console.core.history.records import HistoryData, RunRecord
+from console.core.words import Outcome
 
 
 def open_runs(history: HistoryData, migration: str | None = None) -> list[RunRecord]:
@@ -15,13 +16,13 @@ def open_runs(history: HistoryData, migration: str | None = None) -> list[RunRec
     for r in history.runs:
         if migration is None or r.migration == migration:
             latest[r.migration] = r
-    return [r for r in latest.values() if r.status == RUNNING]
+    return [r for r in latest.values() if r.status == Outcome.RUNNING]
 
 
 def latest(history: HistoryData, migration: str | None = None) -> RunRecord | None:
     """The run to attach to: one still running, else the most recent one."""
     runs = [r for r in history.runs if migration is None or r.migration == migration]
-    running = [r for r in runs if r.status == RUNNING]
+    running = [r for r in runs if r.status == Outcome.RUNNING]
     chosen = running or runs
     return chosen[-1] if chosen else None
 

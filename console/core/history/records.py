@@ -7,16 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-PENDING, APPLIED, FAILED, CANCELLED, ROLLED_BACK = (
-    "pending",
-    "applied",
-    "failed",
-    "cancelled",
-    "rolled back",
-)
+from console.core.words import RUN_OUTCOMES, Outcome, Standing
+
 RUN, ROLLBACK = "run", "rollback"
-SUCCEEDED, RUNNING, INTERRUPTED = "succeeded", "running", "interrupted"
-RUN_STATUSES = (SUCCEEDED, FAILED, CANCELLED, RUNNING, INTERRUPTED)
 SQL_CHARS = 200
 
 
@@ -48,7 +41,7 @@ class StatementRecord:
 class RunRecord:
     migration: str
     action: str = RUN  # "run" or "rollback"
-    status: str = SUCCEEDED  # "succeeded", "failed" or "cancelled"
+    status: str = Outcome.SUCCEEDED  # an Outcome of RUN_OUTCOMES
     started_at: datetime | None = None
     finished_at: datetime | None = None
     executed_by: str = ""
@@ -70,11 +63,13 @@ class RunRecord:
     def to_toml(self) -> dict[str, Any]:
         if self.action not in (RUN, ROLLBACK):
             raise ValueError(f"action must be run or rollback, not {self.action!r}")
-        if self.status not in RUN_STATUSES:
-            raise ValueError(f"status must be one of {RUN_STATUSES}, not {self.status!r}")
+        if self.status not in RUN_OUTCOMES:
+            raise ValueError(
+                f"status must be one of {', '.join(RUN_OUTCOMES)}, not {self.status!r}"
+            )
         if self.started_at is None:
             raise ValueError("a run record needs started_at")
-        if self.finished_at is None and self.status not in (RUNNING, INTERRUPTED):
+        if self.finished_at is None and self.status not in (Outcome.RUNNING, Outcome.INTERRUPTED):
             raise ValueError("a finished run record needs finished_at")
         started = _utc(self.started_at)
         finished = _utc(self.finished_at) if self.finished_at else None
@@ -98,7 +93,7 @@ class RunRecord:
             host=self.host or None,
             log=self.log or None,
         )
-        if self.status in (FAILED, INTERRUPTED) and self.error:
+        if self.status in (Outcome.FAILED, Outcome.INTERRUPTED) and self.error:
             out["error"] = self.error
         out["notes"] = self.notes
         if self.invalid_indexes:
@@ -111,12 +106,12 @@ class RunRecord:
     @property
     def summary(self) -> str:
         """A short result for the migrations table, e.g. "run succeeded in 12.3 s"."""
-        if self.status in (FAILED, INTERRUPTED) and self.error:
+        if self.status in (Outcome.FAILED, Outcome.INTERRUPTED) and self.error:
             return f"{self.action} failed: {first_sentence(self.error)}"
         secs = self.duration_s
         if secs is None and self.started_at and self.finished_at:
             secs = (self.finished_at - self.started_at).total_seconds()
-        word = "in" if self.status == SUCCEEDED else "after"
+        word = "in" if self.status == Outcome.SUCCEEDED else "after"
         took = f" {word} {secs:.1f} s" if secs is not None else ""
         return f"{self.action} {self.status}{took}"
 
@@ -124,7 +119,7 @@ class RunRecord:
 @dataclass
 class MigrationRow:
     migration: str
-    status: str = PENDING
+    status: str = Standing.PENDING
     date: date | None = None
     executed_by: str = ""
     notes: str = ""  # a person's words: the console never writes them

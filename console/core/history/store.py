@@ -29,15 +29,12 @@ from console.core.history import atomic, blocks
 from console.core.history.blocks import Change
 from console.core.history.document import append, find_row, find_run, last_index, put_run, run_edit
 from console.core.history.records import (
-    APPLIED,
-    PENDING,
-    ROLLED_BACK,
     RUN,
-    SUCCEEDED,
     HistoryData,
     RunRecord,
 )
 from console.core.history.schema import FIX, parse
+from console.core.words import Outcome, Standing
 from console.errors import HistoryError
 
 __all__ = ["Change", "HistoryStore"]
@@ -92,10 +89,9 @@ class HistoryStore:
         ``[[migrations]]`` row up to date. A person's ``notes`` on that row are never
         touched: the run's outcome goes to ``result``."""
         record = run.to_toml()
-        if run.status == SUCCEEDED:
-            status = APPLIED if run.action == RUN else ROLLED_BACK
-        else:
-            status = run.status
+        status: str = run.status  # failed, cancelled, interrupted: the row says the same
+        if run.status == Outcome.SUCCEEDED:
+            status = Standing.APPLIED if run.action == RUN else Standing.ROLLED_BACK
         started = record["started_at"]
         name = run.migration
         values = (
@@ -176,7 +172,12 @@ class HistoryStore:
             nonlocal added
             if find_row(doc, name) is None:
                 today = datetime.now(UTC).date()
-                row = {"date": today, "migration": name, "status": PENDING, "executed_by": ""}
+                row = {
+                    "date": today,
+                    "migration": name,
+                    "status": Standing.PENDING,
+                    "executed_by": "",
+                }
                 append(doc, "migrations", {**row, "notes": notes})
                 added = True
 

@@ -21,6 +21,7 @@ from console.core.model import StatementPlan
 from console.core.run import invalid
 from console.core.run.failures import Cancelled, Failed, Lost
 from console.core.run.session import RunSession
+from console.core.words import Outcome
 
 
 async def autocommit(s: RunSession, sp: StatementPlan, res: ev.StatementResult) -> None:
@@ -28,7 +29,7 @@ async def autocommit(s: RunSession, sp: StatementPlan, res: ev.StatementResult) 
 
     async def attempt(n: int) -> None:
         await s.lock.ensure()  # never start a statement without the run lock
-        res.attempts, res.status = n, "running"
+        res.attempts, res.status = n, Outcome.RUNNING
         s.emit(ev.StatementStarted(res.number, res.line, sp.statement.sql, n))
         t0 = time.monotonic()
         try:
@@ -36,12 +37,12 @@ async def autocommit(s: RunSession, sp: StatementPlan, res: ev.StatementResult) 
             tag = await s.execute(sp.statement.sql, res.number, sp.concurrent)
         except (Failed, Cancelled, Lost) as exc:
             res.duration_s = time.monotonic() - t0
-            res.status = "cancelled" if isinstance(exc, Cancelled) else "failed"
+            res.status = Outcome.CANCELLED if isinstance(exc, Cancelled) else Outcome.FAILED
             if not isinstance(exc, Cancelled):
                 code = exc.sqlstate if isinstance(exc, Failed) else None
                 s.emit(ev.StatementFailed(res.number, res.duration_s, code, exc.message))
             raise
-        res.duration_s, res.status = time.monotonic() - t0, "succeeded"
+        res.duration_s, res.status = time.monotonic() - t0, Outcome.SUCCEEDED
         s.emit(ev.StatementFinished(res.number, res.duration_s, tag))
 
     try:
@@ -68,25 +69,25 @@ async def transaction(
         res, committing = results[0], False
         try:
             for sp, res in zip(plans, results, strict=True):
-                res.attempts, res.status = n, "running"
+                res.attempts, res.status = n, Outcome.RUNNING
                 s.emit(ev.StatementStarted(res.number, res.line, sp.statement.sql, n))
                 t0 = time.monotonic()
                 try:
                     tag = await s.execute(sp.statement.sql, res.number, False)
                 finally:
                     res.duration_s = time.monotonic() - t0
-                res.status = "succeeded"
+                res.status = Outcome.SUCCEEDED
                 s.emit(ev.StatementFinished(res.number, res.duration_s, tag))
             committing = True
             await s.guard(tr.commit(), number=res.number)
         except (Failed, Cancelled) as exc:
             await _rollback(tr)
-            _mark(results, "rolled back")
+            _mark(results, Outcome.ROLLED_BACK)
             if isinstance(exc, Cancelled):
-                res.status = "cancelled"
+                res.status = Outcome.CANCELLED
                 s.emit(ev.TransactionRolledBack("cancelled: nothing in the section took effect"))
                 raise
-            res.status = "failed"
+            res.status = Outcome.FAILED
             s.emit(ev.StatementFailed(res.number, res.duration_s, exc.sqlstate, exc.message))
             s.emit(ev.TransactionRolledBack("the transaction was rolled back whole"))
             exc.note = " The transaction was rolled back: nothing changed."
@@ -94,9 +95,9 @@ async def transaction(
         except Lost as exc:
             # The server rolls back an open transaction when its session ends; a
             # COMMIT in flight may or may not have landed.
-            _mark(results, "unknown" if committing else "rolled back")
+            _mark(results, Outcome.UNKNOWN if committing else Outcome.ROLLED_BACK)
             if not committing:
-                res.status = "failed"
+                res.status = Outcome.FAILED
                 s.emit(ev.StatementFailed(res.number, res.duration_s, None, exc.message))
             raise
 
@@ -156,7 +157,7 @@ async def _drop_invalid_leftover(s: RunSession, sp: StatementPlan) -> None:
 
 def _mark(results: list[ev.StatementResult], status: str) -> None:
     for res in results:
-        if res.status in ("succeeded", "running"):
+        if res.status in (Outcome.SUCCEEDED, Outcome.RUNNING):
             res.status = status
 
 

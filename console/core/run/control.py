@@ -28,6 +28,7 @@ from console.core.run.keeper import describe_holder
 from console.core.run.pids import record_alive
 from console.core.run.process import Launched, follow, log_path_for
 from console.core.run.runner import ACTIONS
+from console.core.words import Outcome
 from console.db import runlock
 from console.db.connect import MONITOR, close_quietly, connect
 from console.errors import BadInput, LockHeld
@@ -119,9 +120,9 @@ def code_of(event: ev.Event) -> int | None:
     if isinstance(event, ev.RunRefused):
         return event.exit_code
     if isinstance(event, ev.RunnerLost):
-        return exit_code(ev.INTERRUPTED)
+        return exit_code(Outcome.INTERRUPTED)
     if isinstance(event, ev.RemoteEnded):
-        return exit_code(ev.SUCCEEDED if event.ok else ev.FAILED)
+        return exit_code(Outcome.SUCCEEDED if event.ok else Outcome.FAILED)
     return None
 
 

@@ -19,13 +19,14 @@ from console.core.migration_file import parse_migration
 from console.core.run.options import FAIL, RunOptions
 from console.core.run.runner import MigrationRunner
 from console.core.run.sinks import EventLog, HistorySink, Recorder
+from console.core.words import Outcome
 from console.errors import ConsoleError, ExitCode
 from console.settings import ConnectionSettings
 
 Sink = Callable[[ev.Event], None]
-EXIT_CODES = {
-    ev.SUCCEEDED: ExitCode.OK,
-    ev.CANCELLED: ExitCode.INTERRUPTED,
+EXIT_CODES: dict[str, ExitCode] = {
+    Outcome.SUCCEEDED: ExitCode.OK,
+    Outcome.CANCELLED: ExitCode.INTERRUPTED,
 }
 
 

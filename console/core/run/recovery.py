@@ -33,6 +33,7 @@ from console.core.model import SectionPlan, StatementPlan
 from console.core.plan import plan_section
 from console.core.run.pids import record_alive
 from console.core.run.runner import ACTIONS
+from console.core.words import DONE_OUTCOMES, Outcome
 from console.db import activity, catalog, runlock
 from console.db.catalog import IndexState
 from console.db.connect import MONITOR, RUN, application_name, close_quietly, connect
@@ -76,7 +77,7 @@ class RunState:
         who = f"runner pid {r.runner_pid} on {r.host or 'an unknown host'}"
         if self.in_progress:
             return [f"{r.action} {r.migration} is in progress ({who}, since {_when(r)})."]
-        done = [s.number for s in r.statements if s.status in ("succeeded", "skipped")]
+        done = [s.number for s in r.statements if s.status in DONE_OUTCOMES]
         lines = [
             f"{r.action} {r.migration} was interrupted: its {who} went away without "
             f"recording an outcome (started {_when(r)}; statements done: "
@@ -140,7 +141,7 @@ async def state_of(conn: asyncpg.Connection, record: RunRecord, migrations_dir: 
     alive = record_alive(record)
     if alive is None:  # another machine's runner: it holds the run lock while it works
         alive = await runlock.holder(conn, record.migration) is not None
-    running = next((s.number for s in record.statements if s.status == "running"), None)
+    running = next((s.number for s in record.statements if s.status == Outcome.RUNNING), None)
     if alive:
         return RunState(record, True, statement=running)
     plan = section_plan(migrations_dir, record)
@@ -225,8 +226,8 @@ async def adopt(
     names = [n for sp in (state.plan.statements if state.plan else ()) for n in _index_names(sp)]
     now_states = await catalog.indexes(conn, names) if names else []
     record.invalid_indexes = [_name(s) for s in now_states if s.invalid]
-    done = all(s.status in ("succeeded", "skipped") for s in record.statements)
-    record.status = ev.SUCCEEDED if done else ev.INTERRUPTED
+    done = all(s.status in DONE_OUTCOMES for s in record.statements)
+    record.status = Outcome.SUCCEEDED if done else Outcome.INTERRUPTED
     record.finished_at = datetime.now(UTC)
     record.duration_s = None
     record.error = None if done else _interrupted_text(state, number, outcome)
@@ -240,14 +241,14 @@ async def statement_outcome(conn: asyncpg.Connection, state: RunState) -> str:
     plan, number = state.plan, state.statement
     sp = next((p for p in plan.statements if p.statement.number == number), None) if plan else None
     if sp is None:
-        return "unknown"
+        return Outcome.UNKNOWN
     if sp.index is not None:
         (s,) = await catalog.indexes(conn, [sp.index.lookup_name])
-        return "succeeded" if s.exists and s.valid else "failed"
+        return Outcome.SUCCEEDED if s.exists and s.valid else Outcome.FAILED
     if sp.drops_index:
         (s,) = await catalog.indexes(conn, [sp.drops_index])
-        return "failed" if s.exists else "succeeded"
-    return "unknown"
+        return Outcome.FAILED if s.exists else Outcome.SUCCEEDED
+    return Outcome.UNKNOWN
 
 
 def mark(store: HistoryStore, state: RunState, by: str, note: str) -> RunRecord:
@@ -257,7 +258,7 @@ def mark(store: HistoryStore, state: RunState, by: str, note: str) -> RunRecord:
 def _close(store: HistoryStore, state: RunState, what: str, by: str, **more: Any) -> RunRecord:
     """The interrupted record ends: status, what the database showed, who resolved it how."""
     record = state.record
-    record.status = ev.INTERRUPTED
+    record.status = Outcome.INTERRUPTED
     record.finished_at = datetime.now(UTC)
     record.duration_s = None
     record.error = _interrupted_text(state, state.statement, None)
@@ -279,7 +280,7 @@ def resume_skips(state: RunState) -> tuple[int, ...]:
         )
     if state.plan is not None and state.plan.in_transaction:
         return ()  # nothing of an uncommitted transaction took effect
-    return tuple(s.number for s in state.record.statements if s.status in ("succeeded", "skipped"))
+    return tuple(s.number for s in state.record.statements if s.status in DONE_OUTCOMES)
 
 
 def close_as_resumed(store: HistoryStore, state: RunState, by: str, new_run_id: str) -> None:

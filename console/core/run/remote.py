@@ -15,8 +15,9 @@ import asyncpg
 
 from console.core import events as ev
 from console.core import waits
-from console.core.applied import APPLIED, PENDING, migration_state
+from console.core.applied import migration_state
 from console.core.migration_file import parse_migration, resolve_migration
+from console.core.words import Standing
 from console.db import runlock
 from console.db.connect import MONITOR, close_quietly, connect
 from console.settings import ConnectionSettings
@@ -64,5 +65,5 @@ async def _ended(
 ) -> ev.RemoteEnded:
     migration = parse_migration(resolve_migration(name, migrations_dir))
     state, detail = await migration_state(conn, migration)
-    goal = PENDING if action == "rollback" else APPLIED
+    goal = Standing.PENDING if action == "rollback" else Standing.APPLIED
     return ev.RemoteEnded(name, state, state == goal, detail)

@@ -36,6 +36,7 @@ from console.core.run.options import FAIL, RunOptions
 from console.core.run.pids import process_start
 from console.core.run.session import RunSession
 from console.core.run.watch import Watch
+from console.core.words import Outcome
 from console.db import catalog
 from console.db.connect import RUN, close_quietly, connect
 from console.errors import BadInput, LockHeld
@@ -200,7 +201,7 @@ class MigrationRunner:
                 process_start(os.getpid()) or 0,
             )
         )  # fmt: skip
-        status, error, sqlstate = ev.SUCCEEDED, None, None
+        status, error, sqlstate = Outcome.SUCCEEDED, None, None
         lost = False
         try:
             if self.plan.in_transaction:
@@ -208,18 +209,18 @@ class MigrationRunner:
             else:
                 for sp, res in zip(self.plan.statements, results, strict=True):
                     if res.number in self.skip:
-                        res.status = "skipped"
+                        res.status = Outcome.SKIPPED
                         emit(ev.StatementSkipped(res.number, "done by the run this one resumes"))
                         continue
                     await attempts.autocommit(self.session, sp, res)
         except Cancelled as exc:
-            status, error, sqlstate = ev.CANCELLED, exc.message, "57014"
+            status, error, sqlstate = Outcome.CANCELLED, exc.message, "57014"
         except Failed as exc:
-            status, error, sqlstate = ev.FAILED, self._describe(exc), exc.sqlstate
+            status, error, sqlstate = Outcome.FAILED, self._describe(exc), exc.sqlstate
         except LockHeld as exc:
-            status, error = ev.FAILED, f"{exc.message} {exc.hint}"
+            status, error = Outcome.FAILED, f"{exc.message} {exc.hint}"
         except Lost as exc:
-            status, error, lost = ev.FAILED, exc.message, True
+            status, error, lost = Outcome.FAILED, exc.message, True
         except asyncio.CancelledError:
             # The caller cancelled us outright: stop the server-side statement, record
             # the run, then let the cancellation through.
@@ -254,10 +255,10 @@ class MigrationRunner:
         if self.session.current is not None:
             await self.session.cancel_backend()
         for res in results:
-            if res.status == "running":
-                res.status = "cancelled"
+            if res.status == Outcome.RUNNING:
+                res.status = Outcome.CANCELLED
         why = "cancelled: the console was stopped during the run"
-        await self._finish(ev.CANCELLED, why, "57014", results, started)
+        await self._finish(Outcome.CANCELLED, why, "57014", results, started)
 
     def _describe(self, failure: Failed) -> str:
         by_number = {p.statement.number: p.statement.line for p in self.plan.statements}

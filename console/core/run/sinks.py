@@ -35,6 +35,7 @@ from console.core import events as ev
 from console.core.history import HistoryStore, RunRecord, StatementRecord
 from console.core.model import Statement
 from console.core.recording import to_record
+from console.core.words import Outcome
 from console.errors import ConsoleError
 
 PROGRESS_EVERY_S = 1.0  # the log keeps a build's progress at most this often per phase
@@ -60,7 +61,7 @@ class HistorySink:
         self.resumes = resumes
         self.fallback: Path | None = None
         self._statements = {
-            s.number: StatementRecord(s.number, s.line, s.sql, "not run", None, 0)
+            s.number: StatementRecord(s.number, s.line, s.sql, Outcome.NOT_RUN, None, 0)
             for s in statements
         }
         self._record: RunRecord | None = None
@@ -79,14 +80,14 @@ class HistorySink:
         elif self._record is None:
             return
         elif isinstance(e, ev.StatementStarted):
-            self._set(e.number, status="running", attempts=e.attempt)
+            self._set(e.number, status=Outcome.RUNNING, attempts=e.attempt)
             # which statement was in flight, should the runner die
             self._dirty = self._dirty or not self._in_transaction
         elif isinstance(e, ev.StatementSkipped):
-            self._set(e.number, status="skipped")
+            self._set(e.number, status=Outcome.SKIPPED)
             self._dirty = True
         elif isinstance(e, ev.StatementFailed | ev.StatementFinished):
-            status = "succeeded" if isinstance(e, ev.StatementFinished) else "failed"
+            status = Outcome.SUCCEEDED if isinstance(e, ev.StatementFinished) else Outcome.FAILED
             self._set(e.number, status=status, duration_s=round(e.duration_s, 3))
             self._dirty = self._dirty or not self._in_transaction
         elif isinstance(e, ev.RunFinished):
@@ -108,7 +109,7 @@ class HistorySink:
         self._record = RunRecord(
             migration=e.migration,
             action=e.action,
-            status=ev.RUNNING,
+            status=Outcome.RUNNING,
             started_at=e.started_at,
             executed_by=self.operator,
             environment=self.environment,

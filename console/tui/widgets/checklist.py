@@ -19,6 +19,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
+from console.core.words import ItemStatus
 from console.errors import ConsoleError
 from console.glyphs import G
 from console.tui.dialogs.signoff import SignOffModal
@@ -27,18 +28,22 @@ from console.tui.widgets.panel import Panel
 if TYPE_CHECKING:
     from console.core.checklist import ItemDef, ItemState
 
-STATES = ("pending", "running", "done", "failed", "skipped")
-STYLE = {"done": "green", "failed": "bold red", "running": "yellow", "skipped": "dim"}
+STYLE: dict[str, str] = {
+    ItemStatus.DONE: "green",
+    ItemStatus.FAILED: "bold red",
+    ItemStatus.RUNNING: "yellow",
+    ItemStatus.SKIPPED: "dim",
+}
 
 
 def _icon(state: str) -> str:
     """The state's mark, from the glyph table in use (console/glyphs.py)."""
-    marks = {
-        "pending": G.pending,
-        "running": G.running,
-        "done": G.done,
-        "failed": G.fail,
-        "skipped": G.skipped,
+    marks: dict[str, str] = {
+        ItemStatus.PENDING: G.pending,
+        ItemStatus.RUNNING: G.running,
+        ItemStatus.DONE: G.done,
+        ItemStatus.FAILED: G.fail,
+        ItemStatus.SKIPPED: G.skipped,
     }
     return marks.get(state, "?")
 
@@ -91,7 +96,7 @@ class ChecklistItem(Vertical, can_focus=True):
         parts = []
         if state.by and state.by not in state.detail:  # a sign-off's detail names who
             parts.append(f"by {state.by} {_when(state.at)}".strip())
-        elif state.at and state.state != "pending":
+        elif state.at and state.state != ItemStatus.PENDING:
             parts.append(_when(state.at))
         if state.note:
             parts.append(f"note: {state.note}")
@@ -100,7 +105,7 @@ class ChecklistItem(Vertical, can_focus=True):
         hint = "enter: do it" if self.item.kind == "auto" and self.item.action else "s: sign off"
         parts.append(hint)
         self.query_one("#meta", Static).update(f" {G.sep} ".join(parts))
-        for name in STATES:
+        for name in ItemStatus:
             self.set_class(state.state == name, f"-{name}")
 
     def on_click(self) -> None:
@@ -137,7 +142,7 @@ class ChecklistPanel(Panel, VerticalScroll, can_focus=False):
         else:
             for widget in self.query(ChecklistItem):
                 widget.update_state(by_key[widget.item.key])
-        done = sum(1 for s in states if s.state in ("done", "skipped"))
+        done = sum(1 for s in states if s.state in (ItemStatus.DONE, ItemStatus.SKIPPED))
         self.query_one("#checklist-title", Static).update(
             f"Checklist for {migration}: {done} of {len(items)} done"
         )
@@ -146,7 +151,7 @@ class ChecklistPanel(Panel, VerticalScroll, can_focus=False):
         """Until the console's work on the item ends and the checklist is shown again."""
         for widget in self.query(ChecklistItem):
             if widget.item.key == key:
-                widget.update_state(replace(widget.state, state="running"))
+                widget.update_state(replace(widget.state, state=ItemStatus.RUNNING))
 
     # -- its behaviour: loading, signing off, doing what the console can ------------------
 

@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from console.core.words import Standing
 from console.errors import ConsoleError
 from console.glyphs import G
 from console.tui.widgets.panel import Panel
@@ -20,13 +21,13 @@ if TYPE_CHECKING:
     from console.core.service import Overview
     from console.core.status import MigrationStatus
 
-STATE_STYLE = {
-    "applied": "green",
-    "pending": "yellow",
-    "partial": "yellow",
-    "invalid index": "bold red",
-    "unreadable": "bold red",
-    "failed": "bold red",
+STATE_STYLE: dict[str, str] = {
+    Standing.APPLIED: "green",
+    Standing.PENDING: "yellow",
+    Standing.PARTIAL: "yellow",
+    Standing.INVALID_INDEX: "bold red",
+    Standing.UNREADABLE: "bold red",
+    Standing.FAILED: "bold red",
 }
 
 

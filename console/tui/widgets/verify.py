@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from console.core.words import IndexVerdict
 from console.errors import ConsoleError
 from console.glyphs import G
 from console.lazy import lazy
@@ -22,11 +23,11 @@ if TYPE_CHECKING:
 else:
     measure = lazy("console.core.measure")
 
-VERDICT_STYLE = {
-    "ok": "green",
-    "missing": "bold red",
-    "invalid": "bold red",
-    "different": "bold red",
+VERDICT_STYLE: dict[str, str] = {
+    IndexVerdict.OK: "green",
+    IndexVerdict.MISSING: "bold red",
+    IndexVerdict.INVALID: "bold red",
+    IndexVerdict.DIFFERENT: "bold red",
 }
 
 
