@@ -16,6 +16,7 @@ from console.settings import ConnectionSettings, railway_context
 if TYPE_CHECKING:
     import asyncpg
 
+    from console.core.model import Migration
     from console.core.run import control
     from console.db import catalog
 
@@ -57,6 +58,9 @@ class ServiceBase:
         self.active_pid: int | None = None  # its migration session, once it has started
         self._mon: asyncpg.Connection | None = None
         self._mon_lock = asyncio.Lock()
+        # Migration files as last parsed, by path, with the stat they had: a run plans,
+        # checks and launches the same file without parsing it three times.
+        self._parsed: dict[Path, tuple[tuple[int, int, int], Migration]] = {}
 
     @property
     def store(self) -> hist.HistoryStore:

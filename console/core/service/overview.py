@@ -67,9 +67,17 @@ class OverviewService(ServiceBase):
         return await doctor.diagnose(self.settings, migrations, os.environ)
 
     def migration(self, name: str) -> Migration:
-        return migration_file.parse_migration(
-            migration_file.resolve_migration(name, self.migrations_dir)
-        )
+        """The migration file, parsed once while it stays the same file (inode, size and
+        modification time): an edited file is read again."""
+        path = migration_file.resolve_migration(name, self.migrations_dir)
+        st = os.stat(path)
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        known = self._parsed.get(path)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        migration = migration_file.parse_migration(path)
+        self._parsed[path] = (stamp, migration)
+        return migration
 
     def plan(self, name: str, action: str = "run") -> MigrationPlan:
         return plan.plan_migration(
