@@ -26,6 +26,7 @@ from urllib.parse import quote
 import asyncpg
 import platformdirs
 
+from console.core.run.pids import pid_exists
 from console.errors import BadInput, ConnectError
 
 ENV_DIR = "MIGRATION_CONSOLE_DEMO_DIR"
@@ -143,7 +144,7 @@ class DemoServer:
             pid = int(pid_file.read_text().split("\n", 1)[0])
         except (OSError, ValueError):
             return False
-        return _alive(pid)
+        return pid_exists(pid)
 
     def attach(self, state_dir: Path | None = None) -> bool:
         """Attach to the server if it runs (to stop it); False, starting nothing, if not."""
@@ -183,19 +184,9 @@ def _forget_dead_users(pgdata: Path, server: Any) -> None:
             pids = json.loads(path.read_text() or "[]")
         except (OSError, ValueError):
             pids = []
-        alive = [p for p in pids if isinstance(p, int) and _alive(p)]
+        alive = [p for p in pids if isinstance(p, int) and pid_exists(p)]
         if alive != pids:
             server.global_process_id_list.put(alive)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _ident(name: str, what: str = "database name") -> str:

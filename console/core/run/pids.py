@@ -42,6 +42,11 @@ def runner_alive(pid: int | None, host: str = "", started: int | None = None) ->
             return b"console" in Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             return False
+    return pid_exists(pid)
+
+
+def pid_exists(pid: int) -> bool:
+    """Whether some process has this pid (one of another user's counts too)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
