@@ -19,8 +19,9 @@ QUERIES = ("blockers", "progress", "lock_edges")  # one refresh, in the order an
 async def first_calls(settings: Any, root: int | None, n: int = 5) -> list[float]:
     """``waits.analyse`` on a new monitor session each time: the first refresh also prepares
     its statements (asyncpg's statement cache), as the runner's first poll does."""
+    from console.connection import MONITOR
     from console.core import waits
-    from console.db.connect import MONITOR, close_quietly, connect
+    from console.db.connect import close_quietly, connect
 
     took: list[float] = []
     for _ in range(n):

@@ -10,7 +10,8 @@ from typing import Any
 from _refresh import QUERIES, calls, first_calls, query_args, round_trips, server_time
 from _report import ms, pct, print_table, tail
 
-from console.db.connect import MONITOR, close_quietly, connect
+from console.connection import MONITOR
+from console.db.connect import close_quietly, connect
 from console.settings import resolve_connection
 from monitor.sessions import Load
 

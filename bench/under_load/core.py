@@ -10,8 +10,9 @@ from collections import Counter
 from _refresh import calls, first_calls, query_args, round_trips, server_time
 from _report import ms, pct, print_table, spread
 
+from console.connection import MONITOR
 from console.core import waits
-from console.db.connect import MONITOR, close_quietly, connect
+from console.db.connect import close_quietly, connect
 from console.settings import resolve_connection
 from under_load.checks import check_report
 from under_load.sessions import Load

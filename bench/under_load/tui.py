@@ -25,9 +25,9 @@ from _frames import (
 from _load import console_service, run_bounded
 from _report import load_avg
 
+from console.connection import RUN, application_name
 from console.core import waits
 from console.core.service import ConsoleService
-from console.db.connect import RUN, application_name
 from under_load.checks import check_table
 from under_load.report import report_tui
 from under_load.sessions import Load

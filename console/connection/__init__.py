@@ -22,6 +22,20 @@ from urllib.parse import quote, quote_plus, unquote
 
 MASK = "***"
 
+# Every session the console opens names its job in application_name, so an operator looking
+# at pg_stat_activity from anywhere can tell them apart: the migration's own session ("run"),
+# the monitor (progress, blockers, catalog reads) and the run lock (an idle session that only
+# holds an advisory lock): "migration-console run <migration>", "... monitor", "... lock".
+APP = "migration-console"
+RUN, MONITOR, LOCK = "run", "monitor", "lock"
+
+
+def application_name(job: str, migration: str | None = None) -> str:
+    """What a session of this job says it is (PostgreSQL keeps 63 bytes of it)."""
+    name = f"{APP} {job}" + (f" {migration}" if migration else "")
+    return name[:63]
+
+
 URL, CONNINFO, ENVIRONMENT = "URL", "key=value", "PG* variables"
 
 UNPARSABLE_URL = (

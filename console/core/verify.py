@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 import asyncpg
 from pglast import ast
 
+from console.connection import MONITOR
 from console.core import sqltree
 from console.core.model import VERIFY, IndexSpec, Migration, Statement
 from console.core.plan import plan_section
 from console.core.words import IndexVerdict
 from console.db import catalog
-from console.db.connect import MONITOR, close_quietly, connect
+from console.db.connect import close_quietly, connect
 from console.settings import ConnectionSettings
 
 

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from console.connection import MONITOR, RUN, application_name
 from console.core.durations import age, duration
 from console.core.locks import conflicts, lock_mode
 from console.db import activity, catalog
 from console.db.activity import LockEdge, LockWait, Session
-from console.db.connect import MONITOR, RUN, application_name, close_quietly, connect
+from console.db.connect import close_quietly, connect
 from console.settings import ConnectionSettings
 
 MAX_DEPTH = 8

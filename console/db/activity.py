@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from console.db.connect import APP
+from console.connection import APP
 from console.db.sql import load
 
 

@@ -1,8 +1,9 @@
 """Connections with one job each, and connection failures turned into sentences.
 
 Every connection the console opens says what it is in ``application_name``
-(``migration-console run <migration>``, ``... monitor``, ``... lock``), so an
-operator looking at ``pg_stat_activity`` from anywhere can tell them apart.
+(``console.connection.application_name``: ``migration-console run <migration>``,
+``... monitor``, ``... lock``). The monitor and the lock sessions run with short
+timeouts, never idle in a transaction.
 """
 
 from __future__ import annotations
@@ -14,21 +15,11 @@ from typing import Any
 
 import asyncpg
 
+from console.connection import LOCK, MONITOR, application_name
 from console.errors import ConnectError, NotPermitted
 from console.settings import ConnectionSettings
 
-APP = "migration-console"
 CONNECT_TIMEOUT_S = 10.0
-
-# Roles: the migration's own session, the monitor (progress, blockers, catalog
-# reads; autocommit with short timeouts, never idle in a transaction) and the
-# run lock (an idle session that only holds an advisory lock).
-RUN, MONITOR, LOCK = "run", "monitor", "lock"
-
-
-def application_name(role: str, migration: str | None = None) -> str:
-    name = f"{APP} {role}" + (f" {migration}" if migration else "")
-    return name[:63]
 
 
 def _monitor_settings() -> dict[str, str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from console.connection import MONITOR
 from console.core.history import HistoryStore
 from console.core.measure import (
     AFTER,
@@ -23,7 +24,7 @@ from console.core.measure import (
 from console.core.migration_file import parse_migration, parse_migration_text
 from console.core.model import Statement
 from console.core.usage import index_usage, summary
-from console.db.connect import MONITOR, close_quietly, connect
+from console.db.connect import close_quietly, connect
 from console.errors import BadInput
 from console.settings import resolve_connection
 from tests.db.engine import run_migration

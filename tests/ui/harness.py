@@ -13,9 +13,9 @@ import asyncpg
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
+from console.connection import LOCK, MONITOR, RUN, application_name
 from console.core.run import RunOptions
 from console.core.service import ConsoleService, Overview
-from console.db.connect import LOCK, MONITOR, RUN, application_name
 from console.settings import ConnectionSettings, resolve_connection
 from console.tui.app import MigrationConsoleApp
 from console.tui.dialogs.confirm import ConfirmModal

@@ -16,6 +16,7 @@ from dataclasses import replace
 
 import asyncpg
 
+from console.connection import MONITOR
 from console.core.doctor import url
 from console.core.doctor.endpoint import (
     host_check,
@@ -37,7 +38,7 @@ from console.core.doctor.report import (
 )
 from console.core.doctor.server import connected_checks
 from console.core.model import Migration
-from console.db.connect import MONITOR, close_quietly, connect, translate_connect_error
+from console.db.connect import close_quietly, connect, translate_connect_error
 from console.errors import ConsoleError
 from console.settings import ConnectionSettings, Redactor
 

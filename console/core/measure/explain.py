@@ -10,10 +10,11 @@ from typing import Any
 
 import asyncpg
 
+from console.connection import MONITOR
 from console.core.history.tables import Measurement, QueryMeasurement
 from console.core.measure.guard import check_compare_statement, compare_statements
 from console.core.model import Migration, Statement
-from console.db.connect import MONITOR, close_quietly, connect
+from console.db.connect import close_quietly, connect
 from console.db.explain import explain_analyze
 from console.settings import ConnectionSettings
 

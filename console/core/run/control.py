@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from console.connection import MONITOR
 from console.core import events as ev
 from console.core.history import HistoryData, HistoryStore, RunRecord
 from console.core.model import Migration
@@ -30,7 +31,7 @@ from console.core.run.process import Launched, follow, log_path_for
 from console.core.run.runner import ACTIONS
 from console.core.words import Outcome
 from console.db import runlock
-from console.db.connect import MONITOR, close_quietly, connect
+from console.db.connect import close_quietly, connect
 from console.errors import BadInput, LockHeld
 from console.settings import ConnectionSettings
 

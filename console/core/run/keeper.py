@@ -17,9 +17,10 @@ from datetime import UTC
 
 import asyncpg
 
+from console.connection import LOCK
 from console.core import events as ev
 from console.db import runlock
-from console.db.connect import LOCK, close_quietly, connect
+from console.db.connect import close_quietly, connect
 from console.errors import ConsoleError, LockHeld
 from console.settings import ConnectionSettings
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import asyncpg
 
+from console.connection import MONITOR, RUN, application_name
 from console.core import events as ev
 from console.core.history import HistoryData, HistoryStore, RunRecord, open_runs
 from console.core.migration_file import parse_migration, resolve_migration
@@ -36,7 +37,7 @@ from console.core.run.runner import ACTIONS
 from console.core.words import DONE_OUTCOMES, Outcome
 from console.db import activity, catalog, runlock
 from console.db.catalog import IndexState
-from console.db.connect import MONITOR, RUN, application_name, close_quietly, connect
+from console.db.connect import close_quietly, connect
 from console.errors import BadInput
 from console.settings import ConnectionSettings
 

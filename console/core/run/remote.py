@@ -13,13 +13,14 @@ from pathlib import Path
 
 import asyncpg
 
+from console.connection import MONITOR
 from console.core import events as ev
 from console.core import waits
 from console.core.applied import migration_state
 from console.core.migration_file import parse_migration, resolve_migration
 from console.core.words import Standing
 from console.db import runlock
-from console.db.connect import MONITOR, close_quietly, connect
+from console.db.connect import close_quietly, connect
 from console.settings import ConnectionSettings
 
 POLL_S = 1.0

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from console.connection import RUN
 from console.core import events as ev
 from console.core import waits
 from console.core.model import Migration, SectionPlan
@@ -38,7 +39,7 @@ from console.core.run.session import RunSession
 from console.core.run.watch import Watch
 from console.core.words import Outcome
 from console.db import catalog
-from console.db.connect import RUN, close_quietly, connect
+from console.db.connect import close_quietly, connect
 from console.errors import BadInput, LockHeld
 from console.settings import ConnectionSettings
 

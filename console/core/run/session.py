@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from console.connection import MONITOR
 from console.core import events as ev
 from console.core import waits
 from console.core.durations import duration, pg_ms
@@ -28,7 +29,7 @@ from console.core.run.options import RunOptions
 from console.core.run.policy import GIVE_UP, LOCK_TIMEOUT, WaitPolicy
 from console.core.run.watch import LOST, Watch, is_disconnect
 from console.db import activity, catalog
-from console.db.connect import MONITOR, close_quietly, connect
+from console.db.connect import close_quietly, connect
 from console.errors import ConsoleError
 from console.settings import ConnectionSettings
 

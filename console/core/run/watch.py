@@ -16,11 +16,12 @@ from typing import TypeVar
 
 import asyncpg
 
+from console.connection import MONITOR
 from console.core import events as ev
 from console.core.locks import conflicts, lock_mode
 from console.core.run.policy import Block
 from console.db import activity
-from console.db.connect import MONITOR, close_quietly, connect
+from console.db.connect import close_quietly, connect
 from console.errors import ConsoleError
 from console.settings import ConnectionSettings
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from console.connection import MONITOR
 from console.core.service.deps import db, hist, pg
 from console.errors import ConnectError, ConsoleError, ExitCode
 from console.settings import ConnectionSettings, railway_context
@@ -90,7 +91,7 @@ class ServiceBase:
 
     async def _monitor(self) -> asyncpg.Connection:
         if self._mon is None or self._mon.is_closed():
-            self._mon = await db.connect(self.settings, db.MONITOR, read_only=self.read_only)
+            self._mon = await db.connect(self.settings, MONITOR, read_only=self.read_only)
         return self._mon
 
     async def with_monitor(self, fn: Callable[[asyncpg.Connection], Any]) -> Any:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from console.core.run.options import ASK, RunOptions
-from console.core.service.deps import control, db, hist, process, recovery, remote
+from console.core.service.deps import control, hist, process, recovery, remote
 from console.core.service.overview import OverviewService
 
 if TYPE_CHECKING:
@@ -79,12 +79,8 @@ class RunsService(OverviewService):
         """Wait for an interrupted run's orphaned statement (its own session: it can take
         hours), then record what the database shows."""
         self._refuse_read_only()
-        conn = await db.connect(self.settings, db.MONITOR, state.record.migration)
-        try:
-            async for e in recovery.adopt(conn, self.store, state, self.operator):
-                yield e
-        finally:
-            await db.close_quietly(conn)
+        async for e in recovery.adopt_run(self.settings, self.store, state, self.operator):
+            yield e
 
     def mark_interrupted(self, state: recovery.RunState, note: str) -> None:
         self._refuse_read_only()
