@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,6 +50,34 @@ async def test_a_line_written_in_two_parts_is_read_once(tmp_path: Path) -> None:
     events = await collect(log, [True])
     await writing
     assert events == [STARTED, ev.RunRefused("held", "wait", 4)]
+
+
+async def test_a_follower_stopped_as_the_runner_pokes_it_stops(tmp_path: Path) -> None:
+    """A closed terminal (SIGHUP) that comes as the runner pokes the face: the follower's
+    task is cancelled in the same turn of the loop as its wait ends. Python 3.11's
+    asyncio.wait_for returned then, and the face followed the run to its end."""
+    log = tmp_path / "run.jsonl"
+    log.write_text(ev.encode(STARTED) + "\n")
+    read, write = os.pipe()
+    loop = asyncio.get_running_loop()
+    waiting = asyncio.Event()
+
+    async def face() -> None:
+        async for _e in follow(log, lambda: True, wake=read, poll_s=3600):
+            waiting.set()  # it read the log: it waits for the next poke now
+
+    task = asyncio.create_task(face())
+    await waiting.wait()
+    loop.add_signal_handler(signal.SIGUSR1, task.cancel)
+    try:
+        os.write(write, b".")  # the runner wrote an event: the wait ends...
+        os.kill(os.getpid(), signal.SIGUSR1)  # ...as the terminal closes
+        done, _ = await asyncio.wait({task}, timeout=30)  # bounds the wait; never met
+        assert task in done and task.cancelled()
+    finally:
+        loop.remove_signal_handler(signal.SIGUSR1)
+        task.cancel()
+        os.close(write)
 
 
 def test_the_record_lives_from_start_to_finish_and_keeps_the_faces_actions(

@@ -16,6 +16,7 @@ hands it the request on its stdin, so the password is never on a command line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -258,10 +259,12 @@ async def follow(
                     ended = True  # read once more: a last line may have come as it ended
                     continue
                 poked.clear()
-                try:
-                    await asyncio.wait_for(poked.wait(), poll_s)
-                except TimeoutError:
-                    pass
+                # Not asyncio.wait_for: on Python 3.11 a cancel that comes as the poke
+                # ends the wait (a closed terminal as the runner logs an event) is lost
+                # there, and the face follows the run to its end instead of stopping.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(poll_s):
+                        await poked.wait()
     finally:
         if wake is not None and not closed:
             loop.remove_reader(wake)
