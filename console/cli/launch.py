@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
+import select
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -49,10 +52,34 @@ def confirm(question: str) -> bool:
         )
     render.out.print(question + render.escape(" [y/N] "), end="")  # the brackets are not markup
     try:
-        answer = input()
+        answer = read_line()
     except EOFError:
         return False
     return answer.strip().lower() in ("y", "yes")
+
+
+def read_line() -> str:
+    """The operator's answer: a line from the terminal (EOFError at its end), as input()
+    reads it, except that Ctrl-C is never lost. input() waits in a plain read(): a SIGINT
+    that lands as the question appears, after Python last looked for signals and before
+    that read() starts, is only acted on once a line is typed, so Ctrl-C did nothing.
+    select() on the terminal and on the signals' wakeup pipe returns for a signal that
+    came before it too, and Python raises KeyboardInterrupt as it returns."""
+    terminal = sys.stdin.fileno()
+    wake, poke = os.pipe()
+    os.set_blocking(poke, False)
+    before = signal.set_wakeup_fd(poke, warn_on_full_buffer=False)
+    try:
+        while terminal not in select.select([terminal, wake], [], [])[0]:
+            os.read(wake, 512)  # a signal that raised nothing here: keep waiting
+    finally:
+        signal.set_wakeup_fd(before)
+        os.close(wake)
+        os.close(poke)
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line.rstrip("\n")
 
 
 def question(ctx: Context, migration: Migration, request: RunRequest, *, resuming: bool) -> str:

@@ -110,9 +110,9 @@ def test_ctrl_c_during_a_hung_dns_lookup_exits_at_once(workdir: Path, tmp_path: 
     assert "Interrupted." in err and "Traceback" not in err
 
 
-async def test_ctrl_c_at_the_confirmation_prompt_exits_130_holding_nothing(
-    db_url: str, observer: asyncpg.Connection, workdir: Path
-) -> None:
+async def asked(db_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """`run` on a terminal of its own (a pty: its master end returned), once its question
+    is on screen."""
     master, slave = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": db_url, "NO_COLOR": "1"}
     proc = subprocess.Popen(  # noqa: ASYNC220 - started once; waited for in a thread
@@ -131,6 +131,32 @@ async def test_ctrl_c_at_the_confirmation_prompt_exits_130_holding_nothing(
             chunk = await asyncio.wait_for(asyncio.to_thread(os.read, master, 4096), 60)
             assert chunk, seen.decode(errors="replace")
             seen += chunk
+    except BaseException:
+        proc.kill()
+        os.close(master)
+        raise
+    return proc, master
+
+
+def said_after(master: int) -> str:
+    """What the terminal showed after the question, once the command has exited."""
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the command's end of the terminal is closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out.decode(errors="replace")
+
+
+async def test_ctrl_c_at_the_confirmation_prompt_exits_130_holding_nothing(
+    db_url: str, observer: asyncpg.Connection, workdir: Path
+) -> None:
+    proc, master = await asked(db_url, workdir)
+    try:
         # The question is on screen: nothing of the run is held on the server meanwhile.
         held = await observer.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'migration-console%'"
@@ -144,3 +170,17 @@ async def test_ctrl_c_at_the_confirmation_prompt_exits_130_holding_nothing(
     assert await observer.fetchval(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 19779"
     ) == 0  # fmt: skip
+
+
+async def test_no_at_the_confirmation_prompt_does_nothing(db_url: str, workdir: Path) -> None:
+    history = (workdir / "history.toml").read_text()
+    proc, master = await asked(db_url, workdir)
+    try:
+        os.write(master, b"n\n")
+        code = await asyncio.to_thread(proc.wait, 30)
+        said = said_after(master)
+    finally:
+        os.close(master)
+    assert code == 0, said
+    assert "Nothing was done." in said
+    assert (workdir / "history.toml").read_text() == history  # no run was recorded

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from console.cli import aio, render
 from console.cli.context import Context
 from console.cli.follow import follow, print_log
-from console.cli.launch import confirm_launch_follow
+from console.cli.launch import confirm_launch_follow, read_line
 from console.errors import BadInput, ExitCode
 from console.glyphs import G
 
@@ -64,13 +64,13 @@ def _choice(ctx: Context) -> tuple[str | None, str]:
     out = render.out
     out.print("adopt (a), resume (r), mark interrupted (m), or leave it (Enter)? ", end="")
     try:
-        answer = input().strip().lower()[:1]
+        answer = read_line().strip().lower()[:1]
     except EOFError:
         return None, ""
     note = ""
     if answer == "m":
         out.print("note: ", end="")
-        note = input().strip()
+        note = read_line().strip()
     return {"a": "adopt", "r": "resume", "m": "mark"}.get(answer), note
 
 
