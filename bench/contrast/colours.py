@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from console.tui.contrast import RGB, rgb
+
 XTERM = (
     "#000000 #cd0000 #00cd00 #cdcd00 #0000ee #cd00cd #00cdcd #e5e5e5 "
     "#7f7f7f #ff0000 #00ff00 #ffff00 #5c5cff #ff00ff #00ffff #ffffff"
@@ -19,26 +21,6 @@ LINUX = (
 ).split()
 PALETTES = {"xterm": (XTERM, "#000000", "#ffffff"), "linux": (LINUX, "#aaaaaa", "#000000")}
 DIM = 0.66
-
-RGB = tuple[int, int, int]
-
-
-def rgb(hex_: str) -> RGB:
-    return int(hex_[1:3], 16), int(hex_[3:5], 16), int(hex_[5:7], 16)
-
-
-def luminance(c: RGB) -> float:
-    def lin(v: int) -> float:
-        s = v / 255
-        return s / 12.92 if s <= 0.04045 else ((s + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (lin(v) for v in c)
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(a: RGB, b: RGB) -> float:
-    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
 
 
 def sixteen(color: Any) -> int | None:

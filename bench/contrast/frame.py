@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from contrast.colours import RGB, contrast, is_graphic, shown
+from console.tui.contrast import contrast
+from contrast.colours import RGB, is_graphic, shown
 
 
 @dataclass

@@ -25,6 +25,7 @@ from console import glyphs
 from console.core.waits import TreeNode, WaitReport
 from console.db.activity import Session
 from console.tui import theme
+from console.tui.contrast import RGB, contrast, rgb
 from console.tui.widgets.blockers import BlockersPanel
 from console.tui.widgets.checklist import ChecklistItem, ChecklistPanel
 from console.tui.widgets.run_log import RunPanel
@@ -43,26 +44,6 @@ NAMES = [
     "bright_white",
 ]
 TEXT, GRAPHIC = 4.5, 3.0
-
-RGB = tuple[int, int, int]
-
-
-def rgb(hex_: str) -> RGB:
-    return int(hex_[1:3], 16), int(hex_[3:5], 16), int(hex_[5:7], 16)
-
-
-def luminance(c: RGB) -> float:
-    def lin(v: int) -> float:
-        s = v / 255
-        return s / 12.92 if s <= 0.04045 else ((s + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (lin(v) for v in c)
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(a: RGB, b: RGB) -> float:
-    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
 
 
 def index(name: str) -> int:
