@@ -7,6 +7,7 @@ launch the runner process and follow its event log.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -106,8 +107,13 @@ async def execute_run(
         try:
             return await runner.execute(emit)
         finally:
-            recorder.drain()  # the record is written before the run lock is let go
-            await runner.close()
+            # The record is written before the run lock is let go (off the loop: a long
+            # history.toml takes tens of ms to check and write); the sessions close even
+            # if this wait is cancelled.
+            try:
+                await asyncio.to_thread(recorder.drain)
+            finally:
+                await runner.close()
     finally:
         recorder.close()
 

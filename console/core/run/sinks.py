@@ -69,10 +69,6 @@ class HistorySink:
         self._dirty = False  # the record changed since it was last written
         self._result: ev.RunResult | None = None  # the run ended: write its final record
 
-    def __call__(self, e: ev.Event) -> None:
-        self.take(e)
-        self.flush()
-
     def take(self, e: ev.Event) -> None:
         """Note what the event changes in the record; `flush` writes it."""
         if isinstance(e, ev.RunStarted):
