@@ -342,5 +342,7 @@ async def test_console_with_a_wrong_password(
         banner = app.query_one("#banner")
         await until(lambda: banner.has_class("-visible"))
         assert "refused the password" in str(banner.render())
-        assert "refused" in screenshot(app, tmp_path, "refused")
+        # The banner's new text reaches the screen on the next repaint: wait for that frame
+        # (every screenshot taken on the way is checked for the password too).
+        await until(lambda: "refused" in screenshot(app, tmp_path, "refused"))
     assert_files_clean(tmp_path)
