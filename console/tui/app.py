@@ -1,9 +1,10 @@
 """The operator console: the App wires the panels; each panel owns its behaviour.
 
 The panels live in ``widgets/`` (one per module) and do their own database work
-in workers through ``ConsoleService``; runs go through ``RunController``. The App
-holds the selected migration, the layout (tabs, or a dashboard on a large
-terminal), the keys, the banner and the top bar.
+in workers through ``ConsoleService``; runs (start, cancel, quit during a run, what
+a run changed) go through ``RunController``. The App holds the selected migration,
+composes the screen, starts the panels after the first frame and routes keys and
+messages to them; which keys work is ``keys``, a crash's sentence ``crash``.
 """
 
 from __future__ import annotations
@@ -13,42 +14,41 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from textual import events, on
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
+from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Input, Static, Tab, Tabs
+from textual.widgets import Tab, Tabs
 
-from console.core.run import RunOptions
 from console.errors import ConsoleError
-from console.glyphs import G
 from console.tui import keys
-from console.tui.crash import crash_text
+from console.tui.crash import CrashSentenceApp
 from console.tui.rehearsals import Rehearsals
-from console.tui.run_controller import ActiveRun, RunController
+from console.tui.run_controller import RunController
 from console.tui.theme import apply_theme
 from console.tui.widgets.banner import Banner
 from console.tui.widgets.blockers import BlockersPanel
-from console.tui.widgets.body import LIVE, PANELS, TITLES, Body
+from console.tui.widgets.body import PANELS, TITLES, Body
 from console.tui.widgets.checklist import ChecklistPanel
 from console.tui.widgets.history import HistoryPanel
 from console.tui.widgets.keybar import KeyBar
 from console.tui.widgets.migrations import MigrationsPanel
-from console.tui.widgets.plan import PlanPanel
-from console.tui.widgets.run_log import RunPanel
+from console.tui.widgets.topbar import TopBar
 from console.tui.widgets.verify import VerifyPanel
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from console.core import events as ev
-    from console.core.service import ConsoleService, Session
-
-TABS = PANELS  # the panels, in the order of their keys 1 … 7
+    from console.core.run import RunOptions
+    from console.core.service import ConsoleService
 
 
-class MigrationConsoleApp(App[int]):
+class MigrationConsoleApp(CrashSentenceApp):
     CSS_PATH = "console.tcss"
     TITLE = "migration console"
     BINDINGS = keys.BINDINGS
+
+    # The migration chosen: the Plan and Checklist panels watch it and load it.
+    selected: var[str | None] = var(None, init=False)
 
     def __init__(
         self,
@@ -62,26 +62,21 @@ class MigrationConsoleApp(App[int]):
         debug: bool = False,
         rehearsals: Path | None = None,
     ) -> None:
-        super().__init__()
-        self.show_tracebacks = debug  # --debug: a crash shows Textual's traceback (with its locals)
+        super().__init__(service.settings, debug=debug)  # --debug: a crash's traceback
         self.service = service
-        self.options = options or RunOptions()
-        self.notes = notes  # stored with every run started here
         self.refresh_s = refresh_s
         self.start_refresh = start_refresh
         self.doctor_at_start = doctor
-        self.selected: str | None = None
-        self.runs = RunController(self)
+        self.runs = RunController(self, options, notes)  # notes: stored with every run
         # The demo's practice hangs, offered only where `demo` opened the console.
         self.rehearsals = Rehearsals(self, rehearsals) if rehearsals is not None else None
-        self.last_result: ev.RunResult | None = None
 
     # -- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(self.service.settings.place, id="topbar", markup=False)
+        yield TopBar(self.service.settings.place)
         yield Banner()
-        yield Tabs(*(Tab(TITLES[t], id=t) for t in TABS), id="tabs")
+        yield Tabs(*(Tab(TITLES[t], id=t) for t in PANELS), id="tabs")  # in the keys' order
         yield Body(id="body")
         yield KeyBar()
 
@@ -100,28 +95,20 @@ class MigrationConsoleApp(App[int]):
         if self.doctor_at_start:
             self.query_one(Banner).run_doctor()
         self.query_one(HistoryPanel).load()
-        if not self.service.read_only:
-            self.runs.check()
+        self.runs.check()
         self.query_one(BlockersPanel).start(self.refresh_s, self.start_refresh)
 
     def on_resize(self, event: events.Resize) -> None:
         self.query_one(Body).fit(event.size.width, event.size.height)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """--read-only: monitoring only, every action that changes the database hidden."""
-        if self.service.read_only and action in keys.CHANGES:
-            return False
-        if action == "show_tab" and (isinstance(self.focused, Input) or self.screen.is_modal):
-            return False  # a digit typed into a dialog stays in the dialog
-        if action == "banner":
-            return self.query_one(Banner).has_more
-        return True
+        return keys.allowed(self, action)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield from keys.palette(self)
 
-    # -- banner, errors, a crash --------------------------------------------------------------
+    # -- banner, errors ------------------------------------------------------------------------
 
     def show_banner(self, text: str) -> None:
         """A lost connection (cleared once the monitor is back)."""
@@ -141,16 +128,6 @@ class MigrationConsoleApp(App[int]):
 
     def action_banner(self) -> None:
         self.query_one(Banner).toggle()
-
-    def _fatal_error(self) -> None:
-        """An unhandled exception: one sentence on the way out (``crash``). Overrides
-        Textual's hook for this (App._fatal_error); --debug keeps Textual's traceback."""
-        if self.show_tracebacks:
-            super()._fatal_error()
-            return
-        self.bell()
-        self._exit_renderables.append(crash_text(self.service.settings, self._exception))
-        self._close_messages_no_wait()
 
     # -- navigation ------------------------------------------------------------------------
 
@@ -180,107 +157,53 @@ class MigrationConsoleApp(App[int]):
 
     @on(MigrationsPanel.Chosen)
     def choose(self, event: MigrationsPanel.Chosen) -> None:
-        if event.name != self.selected:
-            self.select(event.name)
+        self.selected = event.name
         self.action_show_tab("checklist")
 
-    def select(self, name: str) -> None:
-        self.selected = name
-        self.query_one(PlanPanel).load(name)
-        self.query_one(ChecklistPanel).load(name)
-
-    def _selected(self) -> str | None:
-        name = self.selected or self.query_one(MigrationsPanel).selected
-        if name is None:
+    def selected_migration(self) -> str | None:
+        """What r, b and v act on: the chosen migration, else the table's (and a word if none)."""
+        self.selected = self.selected or self.query_one(MigrationsPanel).selected
+        if self.selected is None:
             self.notify("Select a migration first (1).", severity="warning")
-        elif name != self.selected:
-            self.select(name)
-        return name
+        return self.selected
 
     # -- what the database says ----------------------------------------------------------------
 
     def load_overview(self) -> None:
         self.query_one(MigrationsPanel).load()
 
-    def show_place(self, version: str, railway: str) -> None:
-        """The top bar: which database on which host, the server's version, Railway's names."""
-        where = f" {G.sep} railway {railway}" if railway else ""
-        self.query_one("#topbar", Static).update(
-            f"{self.service.settings.place} {G.sep} PostgreSQL {version}{where}"
-        )
-
-    @property
-    def doctor_report(self) -> object:
-        return self.query_one(Banner).report
-
     def refresh_blockers(self) -> None:
         self.query_one(BlockersPanel).refresh_now()
-
-    async def signal_session(self, session: Session, kind: str) -> None:
-        await self.query_one(BlockersPanel).signal(session, kind)
-
-    @property
-    def run_panel(self) -> RunPanel:
-        return self.query_one(RunPanel)
 
     def action_blockers(self, what: str = "pause") -> None:
         self.query_one(BlockersPanel).control(what)
 
-    # -- verify --------------------------------------------------------------------------------
+    # -- verify: the Verify panel does it; the checklist and the comparison follow ------------
 
     def action_verify(self) -> None:
-        name = self._selected()
-        if name:
-            self.action_show_tab("verify")
-            self.query_one(VerifyPanel).verify(name)
+        self.query_one(VerifyPanel).verify_selected()
 
-    def after_verify(self, name: str) -> None:
-        self.query_one(ChecklistPanel).load(name)
+    @on(VerifyPanel.Verified)
+    def verified(self, event: VerifyPanel.Verified) -> None:
+        self.query_one(ChecklistPanel).load(event.migration)
 
-    def show_comparison(self, name: str) -> None:
-        self.query_one(VerifyPanel).show_comparison(self.service.comparison(name))
+    @on(ChecklistPanel.Monitored)
+    def monitored(self, event: ChecklistPanel.Monitored) -> None:
+        self.query_one(VerifyPanel).compare(event.migration)
 
     # -- run, rollback, cancel, quit: the run controller does them, each in a worker -----------
 
-    @property
-    def runner(self) -> ActiveRun | None:
-        """The run this console follows, if any."""
-        return self.runs.active
-
-    @property
-    def running(self) -> bool:
-        return self.runs.active is not None
-
-    def start_run(self, name: str, action: str) -> None:
-        self.runs.launch(name, action)
-
     def action_run(self) -> None:
-        name = self._selected()
-        if name:
-            self.start_run(name, "run")
+        self.runs.launch_selected("run")
 
     def action_rollback(self) -> None:
-        name = self._selected()
-        if name:
-            self.start_run(name, "rollback")
+        self.runs.launch_selected("rollback")
 
     def action_cancel_run(self) -> None:
-        if not self.running:
-            self.notify("No migration is running.", severity="warning")
-            return
         self.runs.ask_cancel()
 
     async def action_quit(self) -> None:
-        if not self.running:
-            await self.service.close()
-            self.exit(0)
-            return
-        self.runs.ask_quit()
-
-    def after_run(self, name: str) -> None:
-        self.load_overview()
-        self.query_one(HistoryPanel).load()
-        self.query_one(ChecklistPanel).load(name)
+        await self.runs.ask_quit()
 
 
-__all__ = ["LIVE", "MigrationConsoleApp"]
+__all__ = ["MigrationConsoleApp"]

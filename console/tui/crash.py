@@ -5,6 +5,7 @@ password among them). ``--debug`` keeps the traceback."""
 from __future__ import annotations
 
 from rich.text import Text
+from textual.app import App
 
 from console.settings import ConnectionSettings
 
@@ -16,3 +17,23 @@ def crash_text(settings: ConnectionSettings, exc: BaseException | None) -> Text:
         f"the console stopped on an unexpected error ({what}).\n"
         "  Run it again with --debug to see the traceback, and report it.",
     )
+
+
+class CrashSentenceApp(App[int]):
+    """An App that stops on an unexpected error with ``crash_text``, its URL masked with
+    ``settings``; with ``debug``, Textual's traceback (with its locals) instead."""
+
+    def __init__(self, settings: ConnectionSettings, *, debug: bool) -> None:
+        super().__init__()
+        self.show_tracebacks = debug
+        self._crash_settings = settings
+
+    def _fatal_error(self) -> None:
+        """An unhandled exception: one sentence on the way out. Overrides Textual's hook
+        for this (App._fatal_error); --debug keeps Textual's traceback."""
+        if self.show_tracebacks:
+            super()._fatal_error()
+            return
+        self.bell()
+        self._exit_renderables.append(crash_text(self._crash_settings, self._exception))
+        self._close_messages_no_wait()

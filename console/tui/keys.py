@@ -2,7 +2,7 @@
 
 The key bar (``widgets/keybar.py``) shows the bindings marked ``show``; the palette
 (Ctrl-P) offers the same actions by name, and the demo's rehearsals where ``demo``
-opened the console.
+opened the console. ``allowed`` is the App's check_action: which keys work now.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
+from textual.widgets import Input
 
+from console.tui.widgets.banner import Banner
 from console.tui.widgets.body import PANELS, TITLES
 
 if TYPE_CHECKING:
@@ -37,6 +39,17 @@ BINDINGS: list[BindingType] = [
 ]
 
 CHANGES = ("run", "rollback", "cancel_run")  # the actions --read-only hides
+
+
+def allowed(app: MigrationConsoleApp, action: str) -> bool | None:
+    """--read-only: monitoring only, every action that changes the database hidden."""
+    if app.service.read_only and action in CHANGES:
+        return False
+    if action == "show_tab" and (isinstance(app.focused, Input) or app.screen.is_modal):
+        return False  # a digit typed into a dialog stays in the dialog
+    if action == "banner":
+        return app.query_one(Banner).has_more
+    return True
 
 
 def palette(app: MigrationConsoleApp) -> Iterable[SystemCommand]:

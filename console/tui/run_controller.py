@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from console.core.durations import duration
+from console.core.run import RunOptions
 from console.core.run.confirm import confirmation
 from console.core.run.pids import this_host
 from console.core.words import Outcome
@@ -23,6 +24,9 @@ from console.glyphs import G
 from console.lazy import lazy
 from console.tui.dialogs.choice import Choice, ChoiceModal
 from console.tui.dialogs.confirm import ConfirmModal
+from console.tui.widgets.blockers import BlockersPanel
+from console.tui.widgets.checklist import ChecklistPanel
+from console.tui.widgets.history import HistoryPanel
 from console.tui.widgets.run_log import RunPanel
 
 if TYPE_CHECKING:
@@ -56,10 +60,13 @@ class ActiveRun:
 
 
 class RunController:
-    def __init__(self, app: MigrationConsoleApp) -> None:
+    def __init__(self, app: MigrationConsoleApp, options: RunOptions | None, notes: str) -> None:
         self.app = app
+        self.options = options or RunOptions()
+        self.notes = notes  # stored with every run started here
         self.active: ActiveRun | None = None
         self.left: ActiveRun | None = None  # the run the operator quit and left running
+        self.last_result: ev.RunResult | None = None  # of the last run followed to its end
 
     @property
     def service(self) -> ConsoleService:
@@ -71,6 +78,12 @@ class RunController:
 
     # -- in workers: the App's keys land here ----------------------------------------------
 
+    def launch_selected(self, action: str) -> None:
+        """r and b: run or roll back the selected migration (asks first)."""
+        name = self.app.selected_migration()
+        if name:
+            self.launch(name, action)
+
     def launch(self, name: str, action: str) -> None:
         self.app.run_worker(self.start(name, action), group="run", exit_on_error=False)
 
@@ -78,6 +91,9 @@ class RunController:
         self.app.run_worker(self.follow(run, events), group="run", exit_on_error=False)
 
     def check(self) -> None:
+        """At start: a run recorded as running, or interrupted (never under --read-only)."""
+        if self.service.read_only:
+            return
         self.app.run_worker(
             self.check_at_start(), group="runs-check", exclusive=True, exit_on_error=False
         )
@@ -86,9 +102,18 @@ class RunController:
         self.app.run_worker(self.answer_max_wait(e), group="confirm", exit_on_error=False)
 
     def ask_cancel(self) -> None:
+        """x: cancel the run's statement on the server, once the operator confirms."""
+        if self.active is None:
+            self.app.notify("No migration is running.", severity="warning")
+            return
         self.app.run_worker(self.cancel(), group="confirm", exit_on_error=False)
 
-    def ask_quit(self) -> None:
+    async def ask_quit(self) -> None:
+        """q: quit at once when no run is followed; during a run, ask what becomes of it."""
+        if self.active is None:
+            await self.service.close()
+            self.app.exit(0)
+            return
         self.app.run_worker(self._quit_and_close(), group="confirm", exit_on_error=False)
 
     async def _quit_and_close(self) -> None:
@@ -120,7 +145,7 @@ class RunController:
         try:
             await self.service.prepare_run(name, action, resuming=resume is not None)
             launched = self.service.launch_run(
-                name, action, self.app.options, self.app.notes, resume=resume
+                name, action, self.options, self.notes, resume=resume
             )
         except ConsoleError as exc:
             self.panel.write([f"{G.fail} {exc.message} {exc.hint}".strip()])
@@ -171,14 +196,20 @@ class RunController:
             self.service.active = None
             self.service.active_pid = None
         if result is not None:
-            self.app.last_result = result
+            self.last_result = result
             if result.status == Outcome.SUCCEEDED:
                 self.app.notify(f"{result.action} succeeded")
             else:
                 text = f"{result.action} {result.status}: {result.error or ''}"
                 self.app.notify(text, severity="error")
-        self.app.after_run(run.migration)
+        self.show_changes(run.migration)
         return result
+
+    def show_changes(self, name: str) -> None:
+        """What a run (or marking one) changed: the overview, the history, its checklist."""
+        self.app.load_overview()
+        self.app.query_one(HistoryPanel).load()
+        self.app.query_one(ChecklistPanel).load(name)
 
     def _track(self, run: ActiveRun, e: ev.Event) -> None:
         if isinstance(e, ev.MaxWaitReached) and e.asking:
@@ -239,7 +270,7 @@ class RunController:
             if answer.value == "mark":
                 self.service.mark_interrupted(state, answer.note)
                 self.app.notify(f"Recorded {state.record.migration}'s run as interrupted.")
-                self.app.after_run(state.record.migration)
+                self.show_changes(state.record.migration)
             elif answer.value == "resume":
                 await self.start(state.record.migration, state.record.action, resume=state)
             else:
@@ -299,7 +330,7 @@ class RunController:
                 (s for s in await self.service.sessions() if s.pid == e.holder_pid), None
             )
             if session is not None:
-                await self.app.signal_session(session, answer.value)
+                await self.app.query_one(BlockersPanel).signal(session, answer.value)
             await self._send(run, "keep")
         else:
             await self._send(run, answer.value)

@@ -307,8 +307,8 @@ async def test_console_run_blockers_verify_and_screenshots(
         assert place in str(app.query_one("#topbar").render())
         assert place in screenshot(app, shots, "migrations").replace("&#160;", " ")
         await press_and_confirm(pilot, "r")
-        await until(lambda: app.last_result is not None, limit_s=60)
-        assert app.last_result is not None and app.last_result.status == "succeeded"
+        await until(lambda: app.runs.last_result is not None, limit_s=60)
+        assert app.runs.last_result is not None and app.runs.last_result.status == "succeeded"
         screenshot(app, shots, "run")
         await pilot.press("4")
         app.refresh_blockers()

@@ -46,8 +46,8 @@ async def test_terminate_blocker_after_confirmation_then_migration_finishes(
         assert f"pid {pid}" in body and "test-helper" in body and "idle in transaction" in body
         assert "rolled back" in body
         await pilot.press("y")
-        await until(lambda: app.last_result is not None)
-        assert app.last_result is not None and app.last_result.status == "succeeded"
+        await until(lambda: app.runs.last_result is not None)
+        assert app.runs.last_result is not None and app.runs.last_result.status == "succeeded"
     assert helper.is_closed() or not await _alive(helper)
     data = tomllib.loads((tmp_path / "history.toml").read_text())
     action = data["runs"][-1]["actions"][0]

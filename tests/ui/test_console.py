@@ -15,6 +15,7 @@ from console.core.run import RunOptions
 from console.tui.dialogs.choice import ChoiceModal
 from console.tui.dialogs.confirm import ConfirmModal
 from console.tui.dialogs.signoff import SignOffModal
+from console.tui.widgets.banner import Banner
 from console.tui.widgets.blockers import BlockersPanel
 from console.tui.widgets.checklist import ChecklistItem
 from console.tui.widgets.run_log import RunPanel
@@ -127,8 +128,8 @@ async def test_run_from_checklist_streams_log_and_records(
         await until(lambda: len(app.query(ChecklistItem)) == 8)
         app.query_one("#item-execute", ChecklistItem).focus()
         await press_and_confirm(pilot, "enter")
-        await until(lambda: app.last_result is not None)
-        assert app.last_result is not None and app.last_result.status == "succeeded"
+        await until(lambda: app.runs.last_result is not None)
+        assert app.runs.last_result is not None and app.runs.last_result.status == "succeeded"
         panel = app.query_one(RunPanel)
         lines = panel.lines
         assert any(line.startswith("[1/7] line 11") for line in lines)
@@ -156,7 +157,7 @@ async def test_blockers_panel_shows_session_blocking_the_migration(
         async with app.run_test(size=(120, 40)) as pilot:
             await loaded(app)
             await press_and_confirm(pilot, "r")
-            await until(lambda: app.runner is not None)
+            await until(lambda: app.runs.active is not None)
             await pilot.press("4")
             panel = app.query_one(BlockersPanel)
             pid = helper.get_server_pid()
@@ -166,8 +167,8 @@ async def test_blockers_panel_shows_session_blocking_the_migration(
             assert row[0].style == "bold red"  # the migration's blocker stands out
             assert any(s.pid == pid and s.state == "idle in transaction" for s in panel.sessions)
             await tr.rollback()
-            await until(lambda: app.last_result is not None)
-            assert app.last_result is not None and app.last_result.status == "succeeded"
+            await until(lambda: app.runs.last_result is not None)
+            assert app.runs.last_result is not None and app.runs.last_result.status == "succeeded"
     finally:
         if not helper.is_closed() and helper.is_in_transaction():
             await tr.rollback()
@@ -184,7 +185,7 @@ async def test_cancel_running_migration(
             await press_and_confirm(pilot, "r")
             panel = app.query_one(RunPanel)
             await until(lambda: any("waiting for pid" in line for line in panel.lines))
-            run = app.runner
+            run = app.runs.active
             assert run is not None and run.pid is not None
             waiting = await statement_of(observer, run.pid)
             assert waiting is not None and waiting["application_name"] == RUN_SESSION
@@ -210,10 +211,10 @@ async def test_cancel_running_migration(
             # The server never got a cancel: the same backend still waits in the same
             # statement, started at the same moment.
             assert await statement_of(observer, run.pid) == waiting
-            assert app.runner is not None
+            assert app.runs.active is not None
             await press_and_confirm(pilot, "x")
-            await until(lambda: app.last_result is not None)
-            result = app.last_result
+            await until(lambda: app.runs.last_result is not None)
+            result = app.runs.last_result
             assert result is not None and result.status == "cancelled"
             assert result.invalid_indexes == [INDEXES[0]]
             assert any("INVALID index left" in line for line in panel.lines)
@@ -230,9 +231,9 @@ async def test_rollback_asks_and_drops(
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(app)
         await press_and_confirm(pilot, "r")
-        await until(lambda: app.last_result is not None)
+        await until(lambda: app.runs.last_result is not None)
         assert await count_indexes(helper) == 4
-        app.last_result = None
+        app.runs.last_result = None
         built = await index_states(helper)
         names = migration_sessions(NAME)
         # The run's runner has closed its sessions: any session of the migration's from
@@ -251,13 +252,13 @@ async def test_rollback_asks_and_drops(
             # No: the worker that asked ends (a Yes would end it once the rollback had).
             await answer(pilot, "n", "run")
         assert seen == set()  # no rollback ever reached the server
-        assert app.last_result is None
+        assert app.runs.last_result is None
         assert await count_indexes(helper) == 4
         assert await index_states(helper) == built  # the same indexes, valid, untouched
         await press_and_confirm(pilot, "b")
-        await until(lambda: app.last_result is not None)
-        assert app.last_result is not None and app.last_result.action == "rollback"
-        assert app.last_result.status == "succeeded"
+        await until(lambda: app.runs.last_result is not None)
+        assert app.runs.last_result is not None and app.runs.last_result.action == "rollback"
+        assert app.runs.last_result.status == "succeeded"
     assert await count_indexes(helper) == 0
 
 
@@ -332,7 +333,7 @@ async def test_baseline_run_monitor_shows_before_and_after(db_url: str, tmp_path
         await until(lambda: baseline.state.state == "done")
         assert "Seq Scan" in baseline.state.note
         await press_and_confirm(pilot, "r")
-        await until(lambda: app.last_result is not None)
+        await until(lambda: app.runs.last_result is not None)
         await pilot.press("2")
         monitor = app.query_one("#item-monitor", ChecklistItem)
         monitor.focus()
@@ -354,8 +355,9 @@ async def test_doctor_at_start_warns_about_idle_transaction(
     await helper.execute("BEGIN; SELECT 1")
     app = make_app(db_url, tmp_path, doctor=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(lambda: app.doctor_report is not None)
-        names = {c.name: c.verdict for c in app.doctor_report.checks}
+        doctor = app.query_one(Banner)  # it runs the doctor at start and keeps its report
+        await until(lambda: doctor.report is not None)
+        names = {c.name: c.verdict for c in doctor.report.checks}
         assert names["idle-transactions"] == "warn"
         # In the banner, one line (never a toast over the log or a dialog); e unfolds it.
         banner = app.query_one("#banner")

@@ -101,8 +101,8 @@ async def test_practise_a_writer_idle_in_transaction_from_the_palette(
         await until(lambda: str(pid) in [str(k.value) for k in table.rows])
         table.move_cursor(row=table.get_row_index(str(pid)))
         await press_and_confirm(pilot, "t")
-        await until(lambda: app.last_result is not None, limit_s=60)
-        assert app.last_result is not None and app.last_result.status == "succeeded"
+        await until(lambda: app.runs.last_result is not None, limit_s=60)
+        assert app.runs.last_result is not None and app.runs.last_result.status == "succeeded"
         await until(lambda: not scenarios.running(demo_dir))
         await until(lambda: "Rehearsal" not in banner(app))  # the banner follows it
         await poll_until(observer, GONE)

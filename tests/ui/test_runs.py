@@ -44,12 +44,12 @@ async def test_quit_leaving_the_run_running_then_reopen_follows_it(
     assert runs(history)[-1]["status"] == "running"  # the runner goes on without the console
     again = make_app(db_url, tmp_path)
     async with again.run_test(size=(80, 24)):
-        await until(lambda: again.runner is not None)  # found at start, followed
+        await until(lambda: again.runs.active is not None)  # found at start, followed
         panel = again.query_one(RunPanel)
         await until(lambda: any(line.startswith("[1/7]") for line in panel.lines))  # log so far
         await helper.execute("ROLLBACK")
-        await until(lambda: again.last_result is not None)
-        assert again.last_result is not None and again.last_result.status == "succeeded"
+        await until(lambda: again.runs.last_result is not None)
+        assert again.runs.last_result is not None and again.runs.last_result.status == "succeeded"
     assert runs(history)[-1]["status"] == "succeeded"
 
 
@@ -72,8 +72,8 @@ async def test_max_wait_asks_keep_waiting_then_terminate_the_holder(
         await until(lambda: not isinstance(app.screen, ChoiceModal))
         await until(lambda: isinstance(app.screen, ChoiceModal))
         await pilot.press("t")  # terminate the holder: the build goes on
-        await until(lambda: app.last_result is not None)
-        assert app.last_result is not None and app.last_result.status == "succeeded"
+        await until(lambda: app.runs.last_result is not None)
+        assert app.runs.last_result is not None and app.runs.last_result.status == "succeeded"
     record = runs(tmp_path / "history.toml")[-1]
     assert record["statements"][0]["attempts"] == 1
     what = [(a["what"], a.get("pid")) for a in record["actions"]]
@@ -92,8 +92,8 @@ async def test_max_wait_give_up_the_build(
             await press_and_confirm(pilot, "r")
             await until(lambda: isinstance(app.screen, ChoiceModal))
             await pilot.press("g")
-            await until(lambda: app.last_result is not None)
-            result = app.last_result
+            await until(lambda: app.runs.last_result is not None)
+            result = app.runs.last_result
             assert result is not None and result.status == "failed"
             assert "gave up after waiting" in (result.error or "")
             assert result.invalid_indexes == ["idx_conversation_messages_user_contact_date"]
@@ -151,10 +151,10 @@ async def test_a_run_on_another_machine_is_followed_from_the_database(
     history.write_text(history.read_text().replace(here, 'host = "elsewhere"'))
     app = make_app(db_url, tmp_path)
     async with app.run_test(size=(80, 24)):
-        await until(lambda: app.runner is not None and app.runner.remote)
+        await until(lambda: app.runs.active is not None and app.runs.active.remote)
         panel = app.query_one(RunPanel)
         await until(lambda: any("⏳ waiting" in line for line in panel.lines))
         await helper.execute("ROLLBACK")
         await until(lambda: any("the database shows it applied" in line for line in panel.lines))
-        await until(lambda: app.runner is None)
+        await until(lambda: app.runs.active is None)
     await asyncio.to_thread(face.communicate, timeout=60)

@@ -277,7 +277,7 @@ class BlockersPanel(Panel, Vertical):
             return
         done = "signalled" if action["signalled"] else "was already gone"
         self.app.notify(f"{kind}: pid {session.pid} {done}.")
-        self.console.run_panel.write(
+        self.console.runs.panel.write(
             [f"      {G.action} {self.service.operator} {kind} pid {session.pid} ({done})"]
         )
         self.refresh_now()

@@ -124,12 +124,26 @@ class ChecklistItem(Vertical, can_focus=True):
 class ChecklistPanel(Panel, VerticalScroll, can_focus=False):
     """The checklist of the selected migration; it does and signs off its items itself."""
 
+    class Monitored(Message):
+        """The queries were measured after the migration: the comparison can be shown."""
+
+        def __init__(self, migration: str) -> None:
+            super().__init__()
+            self.migration = migration
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.migration: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Select a migration (1, enter) to see its checklist.", id="checklist-title")
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "selected", self._load_selected)  # the migration the App has chosen
+
+    def _load_selected(self, name: str | None) -> None:
+        if name is not None:
+            self.load(name)
 
     async def show(self, migration: str, items: list[ItemDef], states: list[ItemState]) -> None:
         by_key = {s.key: s for s in states}
@@ -199,7 +213,7 @@ class ChecklistPanel(Panel, VerticalScroll, can_focus=False):
         if name is None or action is None:
             return
         if action == "execute":
-            self.console.start_run(name, "run")
+            self.console.runs.launch(name, "run")
         elif action == "verify":
             self.console.action_verify()
         elif action in ("baseline", "monitor", "index_usage"):
@@ -217,5 +231,5 @@ class ChecklistPanel(Panel, VerticalScroll, can_focus=False):
         else:
             self.app.notify(message)
             if action == "monitor":
-                self.console.show_comparison(name)
+                self.post_message(self.Monitored(name))
         self.load(name)

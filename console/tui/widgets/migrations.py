@@ -16,6 +16,7 @@ from console.errors import ConsoleError
 from console.glyphs import G
 from console.tui.widgets.panel import Panel
 from console.tui.widgets.table_sync import sync_rows
+from console.tui.widgets.topbar import TopBar
 
 if TYPE_CHECKING:
     from console.core.service import Overview
@@ -59,11 +60,11 @@ class MigrationsPanel(Panel, Vertical):
         except ConsoleError as exc:
             self.console.report(exc, banner=True)
             return
-        self.console.show_place(overview.version, overview.railway_text)
+        self.app.query_one(TopBar).show_server(overview.version, overview.railway_text)
         self.show_overview(overview)
         self.show(rows)
         if self.console.selected is None and rows:
-            self.console.select(rows[0].name)
+            self.console.selected = rows[0].name  # the Plan and Checklist panels load it
 
     def show_overview(self, o: Overview) -> None:
         railway = f" {G.sep} railway {o.railway_text}" if o.railway_text else ""

@@ -27,6 +27,13 @@ class PlanPanel(Panel, Vertical):
         yield table
         yield Static("", id="plan-lint", markup=False)
 
+    def on_mount(self) -> None:
+        self.watch(self.app, "selected", self._load_selected)  # the migration the App has chosen
+
+    def _load_selected(self, name: str | None) -> None:
+        if name is not None:
+            self.load(name)
+
     @work(group="plan", exclusive=True, thread=True, exit_on_error=False)
     def load(self, name: str) -> None:
         """Plan it off the event loop: squawk is a subprocess, and a big file takes time."""

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from console.core.words import IndexVerdict
@@ -34,6 +35,13 @@ VERDICT_STYLE: dict[str, str] = {
 class VerifyPanel(Panel, Vertical):
     """The verification of the selected migration, and before/after performance."""
 
+    class Verified(Message):
+        """The checklist's verify item is signed: the checklist is shown again."""
+
+        def __init__(self, migration: str) -> None:
+            super().__init__()
+            self.migration = migration
+
     def compose(self) -> ComposeResult:
         yield Static("Press v to verify the selected migration.", id="verify-summary")
         table: DataTable[str | Text] = DataTable(id="verify-indexes", cursor_type="row")
@@ -52,6 +60,13 @@ class VerifyPanel(Panel, Vertical):
         )
         yield compare
 
+    def verify_selected(self) -> None:
+        """v: verify the selected migration, here."""
+        name = self.console.selected_migration()
+        if name:
+            self.console.action_show_tab("verify")
+            self.verify(name)
+
     @work(group="verify", exclusive=True, exit_on_error=False)
     async def verify(self, name: str) -> None:
         """Verify, show, and sign the checklist's verify item with what was found."""
@@ -61,9 +76,13 @@ class VerifyPanel(Panel, Vertical):
             self.console.report(exc)
             return
         self.show(report)
-        self.show_comparison(self.service.comparison(name))
+        self.compare(name)
         self.service.record_verify(name, report)
-        self.console.after_verify(name)
+        self.post_message(self.Verified(name))
+
+    def compare(self, name: str) -> None:
+        """The queries' timings before and after the migration, once both were measured."""
+        self.show_comparison(self.service.comparison(name))
 
     def show_comparison(self, rows: list[QueryComparison]) -> None:
         if not rows:
