@@ -21,7 +21,7 @@ from _load import MIGRATION_NAME, ROOT, run_timed
 from console.core import events as ev
 from console.core.history import HistoryData
 from console.core.migration_file import parse_migration
-from console.core.run import RunRequest, control, execute_run
+from console.core.run import RunRequest, control, execute_run, tail
 from console.core.run.process import Launched, launch, log_path_for
 from console.core.words import Outcome
 from lock_policy.consoles import TINY_TIMEOUT_S, cli_env
@@ -81,7 +81,7 @@ def measure_forked(settings: Any, path: Path) -> Sample:
         async for e in control.follow_launched(launched):
             now = time.perf_counter()
             marks.setdefault(type(e).__name__, now)
-            code = control.code_of(e)
+            code = tail.code_of(e)
             if code is not None:
                 marks["code"] = code
                 if isinstance(e, ev.RunFinished) and e.result.status != Outcome.SUCCEEDED:

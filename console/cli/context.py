@@ -126,12 +126,18 @@ class Context:
             max_wait_s=parse_duration(t.max_wait, "--max-wait", unlimited_ok=True),
         )
 
-    def load_migration(self) -> Migration:
-        """The MIGRATION argument's file, read and split into sections."""
-        from console.core.migration_file import parse_migration, resolve_migration
+    def migration_path(self) -> Path:
+        """The MIGRATION argument's file (BadInput if there is none such), not read yet."""
+        from console.core.migration_file import resolve_migration
 
         assert self.migration is not None, f"{self.command} takes no migration"
-        return parse_migration(resolve_migration(self.migration, self.migrations_dir))
+        return resolve_migration(self.migration, self.migrations_dir)
+
+    def load_migration(self) -> Migration:
+        """The MIGRATION argument's file, read and split into sections."""
+        from console.core.migration_file import parse_migration
+
+        return parse_migration(self.migration_path())
 
     def service(self) -> ConsoleService:
         """What the TUI (and `status`) ask of the core; a corrupt history.toml is refused

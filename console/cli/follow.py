@@ -59,8 +59,8 @@ async def follow(
     import asyncio
 
     from console.core import events as ev
-    from console.core.run import control
     from console.core.run.pids import runner_alive
+    from console.core.run.tail import code_of
     from console.errors import ExitCode
 
     loop = asyncio.get_running_loop()
@@ -114,7 +114,7 @@ async def follow(
                 stop(ExitCode.FAILED)
             if isinstance(e, ev.RecordProblem) and e.fallback and fallback is not None:
                 fallback.append(e.fallback)
-            found = control.code_of(e)
+            found = code_of(e)
             if found is not None:
                 code = found
     except asyncio.CancelledError:

@@ -1,8 +1,9 @@
-"""Starting a run from the command line: ask, launch its runner, follow it.
+"""Starting a run from the command line: hand the plan to its runner, ask, follow it.
 
-`run`, `rollback` and `recover --resume` end here. The face loads what its checks
-need with garbage collection off, asks, forks the runner, and only then loads the
-terminal renderer, while its runner connects.
+`run`, `rollback` and `recover --resume` end here. The face forks its runner before it
+loads anything heavy (``core/run/handoff.py``), reads and plans the file and loads the
+terminal renderer while the runner loads the engine and connects, hands the plan over,
+hears whether the database passed the runner's checks, asks, says go and follows.
 """
 
 from __future__ import annotations
@@ -16,15 +17,14 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from console.cli import aio, render
+from console.cli import render
 from console.cli.follow import catch_signals, follow, say
 from console.errors import BadInput, ExitCode
 
 if TYPE_CHECKING:
     from console.cli.context import Context
     from console.core.history import HistoryStore
-    from console.core.model import Migration
-    from console.core.run.execute import RunRequest
+    from console.core.run.handoff import ForkedRunner, Handed
 
 
 @contextlib.contextmanager
@@ -82,51 +82,56 @@ def read_line() -> str:
     return line.rstrip("\n")
 
 
-def question(ctx: Context, migration: Migration, request: RunRequest, *, resuming: bool) -> str:
+def question(ctx: Context, handed: Handed, *, resuming: bool) -> str:
     """The run's confirmation, worded by the core as the TUI's modal shows it."""
-    from console.core.model import DOWN, UP
-    from console.core.plan import plan_migration
     from console.core.run.confirm import confirmation
 
-    section = DOWN if request.action == "rollback" else UP
-    plan = plan_migration(migration, section, lint=False)
+    request = handed.request
     c = confirmation(
-        migration.name,
+        handed.migration.name,
         request.action,
         ctx.settings.display,
-        plan.section,
+        handed.plan,
         request.skip,
         resuming=resuming,
     )
     return render.escape(f"{c.body}\n{c.title}")
 
 
-def confirm_launch_follow(
+def hand_over_confirm_follow(
     ctx: Context,
-    migration: Migration,
-    request: RunRequest,
+    runner: ForkedRunner,
+    handed: Handed,
     store: HistoryStore,
     resuming: Callable[[], None] | None = None,
 ) -> int:
-    """Ask (unless --yes), fork the runner, follow it to its end. ``resuming``: the run
-    resumes an interrupted one, whose record this closes once the operator says yes."""
-    from console.core.run import control
-    from console.core.run.process import launch
+    """Hand the plan to the forked runner, hear its checks, ask (unless --yes), say go and
+    follow the run to its end. ``resuming``: the run resumes an interrupted one, whose
+    record this closes once the operator says yes. Until go, the runner ends on its
+    own if this face goes away or says no (``ForkedRunner``)."""
+    runner.hand_over(handed)
+    # What following needs (asyncio, the events, rich) loads while the runner loads the
+    # engine and connects, not after the go: a short run would wait for it.
+    from console.cli import aio
+    from console.core.run.tail import follow_launched
 
-    agreed = ctx.yes or confirm(question(ctx, migration, request, resuming=resuming is not None))
+    render.out  # noqa: B018 - rich's console, made now
+    runner.verdict()
+    agreed = ctx.yes or confirm(question(ctx, handed, resuming=resuming is not None))
     if not agreed:
         render.out.print("Nothing was done.")
         return ExitCode.OK
     if resuming is not None:
         resuming()
     early = catch_signals()  # until follow takes over: none may kill the face unheard
-    # Everything loaded so far is kept out of later collections: the runner shares it
-    # untouched, and this process's exit does not walk it (the gc docs' fork recipe).
+    # Everything loaded so far is kept out of later collections, and this process's
+    # exit does not walk it (the gc docs' recipe).
     gc.freeze()
-    launched = launch(ctx.settings, request, fork=True)  # no event loop, no threads: safe to fork
-    events = control.follow_launched(launched)
+    launched = runner.go()
+    events = follow_launched(launched)
     elsewhere: list[str] = []  # where the record went if history.toml could not take it
-    code = aio.run(follow(events, launched.pid, migration.name, early=early, fallback=elsewhere))
+    name = handed.migration.name
+    code = aio.run(follow(events, launched.pid, name, early=early, fallback=elsewhere))
     if elsewhere:
         say(f"  recorded in {elsewhere[-1]} (not in {store.path}: see above)")
     elif code in (ExitCode.OK, ExitCode.FAILED, ExitCode.INTERRUPTED):

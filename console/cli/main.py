@@ -30,12 +30,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "`migration-console --help` lists them all.",
         )
         return ExitCode.BAD_INPUT
-    from console.cli import aio
     from console.cli.commands import handler
 
     try:
         result = handler(ctx.command)(ctx)
         if isinstance(result, Coroutine):
+            from console.cli import aio  # asyncio: not before a run's face has forked
+
             result = aio.run(result)
         return int(result)
     except ConsoleError as exc:
@@ -47,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         error("Interrupted.", "Nothing further was done; history.toml holds what was recorded.")
+        from console.cli import aio
+
         aio.exit_now_if_stuck(ExitCode.INTERRUPTED)
         return ExitCode.INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - last resort: a sentence, never a traceback

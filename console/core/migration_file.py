@@ -29,7 +29,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from console.core.model import SECTIONS, UP, Migration, Section
-from console.core.split import SPLIT_HINT, Positions, split_section
 from console.errors import BadInput
 
 MAX_FILE_BYTES = 5 * 1024 * 1024  # checked with stat() before the file is read
@@ -75,6 +74,10 @@ def parse_migration(path: Path) -> Migration:
 
 def parse_migration_text(text: str, path: Path) -> Migration:
     """Parse the text of a migration file; ``path`` names it in messages and in the result."""
+    # The SQL parser is loaded here, not with the module: `run` finds the file and forks
+    # its runner before it loads anything that heavy (core/run/handoff.py).
+    from console.core.split import Positions, split_section
+
     _check_size(len(text.encode("utf-8", "surrogatepass")), path)
     markers = _find_markers(text, path)
     if not any(m.name == UP for m in markers):
@@ -96,6 +99,8 @@ def parse_migration_text(text: str, path: Path) -> Migration:
 
 def _check_size(size: int, path: Path) -> None:
     if size > MAX_FILE_BYTES:
+        from console.core.split import SPLIT_HINT
+
         raise BadInput(
             f"{path} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB ({size:,} bytes), "
             "the most a migration file may hold.",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from console.cli import aio, render
 from console.cli.context import Context
 from console.cli.follow import follow, print_log
-from console.cli.launch import confirm_launch_follow, read_line
+from console.cli.launch import hand_over_confirm_follow, read_line
 from console.errors import BadInput, ExitCode
 from console.glyphs import G
 
@@ -89,27 +89,18 @@ async def _adopt(
 def _resume(
     ctx: Context, store: HistoryStore, state: recovery.RunState, migration: Migration
 ) -> int:
-    from console.core.run import control, recovery
+    from console.core.run import handoff, recovery
+    from console.core.run.request import plan_for, request_for
     from console.settings import railway_context
 
     record = state.record
-    options = ctx.options
-    aio.run(
-        control.prepare(
-            ctx.settings,
-            migration,
-            record.action,
-            store.load(),
-            ctx.migrations_dir,
-            resuming=True,
-            store=store,
-        )  # fmt: skip
-    )
-    request = control.request_for(
+    store.check_writable()
+    plan = plan_for(migration, record.action)
+    request = request_for(
         migration,
         record.action,
         store.path,
-        options=options,
+        options=ctx.options,
         operator=ctx.operator,
         environment=railway_context(),
         notes=ctx.notes,
@@ -120,4 +111,8 @@ def _resume(
     def close_old() -> None:
         recovery.close_as_resumed(store, state, request.operator, request.run_id)
 
-    return confirm_launch_follow(ctx, migration, request, store, resuming=close_old)
+    handed = handoff.Handed(
+        request, migration, plan, [], ctx.migrations_dir, resuming=True, ask=not ctx.yes
+    )
+    with handoff.fork(ctx.settings) as runner:
+        return hand_over_confirm_follow(ctx, runner, handed, store, resuming=close_old)

@@ -1,36 +1,51 @@
-"""`migration-console run|rollback MIGRATION [--yes] [options]`: check, ask, launch the
-run's runner (it outlives the terminal) and follow it; the exit code is the run's."""
+"""`migration-console run|rollback MIGRATION [--yes] [options]`: fork the run's runner (it
+outlives the terminal), check, ask, and follow it; the exit code is the run's."""
 
 from __future__ import annotations
 
-from console.cli import aio
 from console.cli.context import Context
-from console.cli.launch import confirm_launch_follow, loading
+from console.cli.launch import hand_over_confirm_follow, loading
 
 
 def command(ctx: Context) -> int:
     action = ctx.command
     ctx.refuse_if_read_only(f"{action} migrations")
     with loading():
-        from console.core.history import HistoryStore
-        from console.core.run import control
-        from console.core.run.options import FAIL
-        from console.settings import railway_context
+        from console.core.run import handoff
 
-        migration = ctx.load_migration()
+        path = ctx.migration_path()
         s = ctx.settings
-        store = HistoryStore(ctx.history_path)
-        history = store.load()  # refuse a corrupt history before touching the database
-        options = ctx.options
-        aio.run(control.prepare(s, migration, action, history, ctx.migrations_dir, store=store))
-        request = control.request_for(
-            migration,
-            action,
-            store.path,
-            options=options,
-            operator=ctx.operator,
-            environment=railway_context(),
-            notes=ctx.notes,
-            on_max_wait=FAIL,
+        options = ctx.options  # odd options are refused before anything starts
+        # The runner loads the engine and connects while this face reads the file.
+        runner = handoff.fork(s)
+        try:
+            from console.core.history import HistoryStore, open_runs
+            from console.core.migration_file import parse_migration
+            from console.core.run.options import FAIL
+            from console.core.run.request import plan_for, request_for
+            from console.settings import railway_context
+
+            migration = parse_migration(path)
+            store = HistoryStore(ctx.history_path)
+            history = store.load()  # a corrupt history is refused before anything runs
+            store.check_writable()
+            plan = plan_for(migration, action)
+            request = request_for(
+                migration,
+                action,
+                store.path,
+                options=options,
+                operator=ctx.operator,
+                environment=railway_context(),
+                notes=ctx.notes,
+                on_max_wait=FAIL,
+            )
+        except BaseException:
+            runner.abort()
+            raise
+    with runner:
+        running = open_runs(history, migration.name)
+        handed = handoff.Handed(
+            request, migration, plan, running, ctx.migrations_dir, ask=not ctx.yes
         )
-    return confirm_launch_follow(ctx, migration, request, store)
+        return hand_over_confirm_follow(ctx, runner, handed, store)

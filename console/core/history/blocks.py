@@ -21,10 +21,10 @@ import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import tomlkit
-from tomlkit.toml_document import TOMLDocument
+if TYPE_CHECKING:
+    from tomlkit.toml_document import TOMLDocument
 
 # A table header at the start of a line: [key...] or [[key...]], its first key, and
 # whether a dot follows it (a sub-table: [[runs.statements]], [runs.environment]).
@@ -92,7 +92,7 @@ def _multiline_strings(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-Change = Callable[[TOMLDocument], None]
+Change = Callable[["TOMLDocument"], None]
 Edit = tuple[str, int, Change]  # the array, the index of the element in it, the change
 
 
@@ -111,6 +111,8 @@ def elements(blocks: list[Block], key: str) -> list[Block]:
 def edit_element(text: str, block: Block, edit: Change) -> tuple[str, list[Any]]:
     """``edit`` applied to the document made of ``block`` alone: its new text, and the
     array elements that text holds read alone (as tomllib reads them)."""
+    import tomlkit  # loaded by the first write (a run's recorder thread), not before
+
     mini = tomlkit.parse(text[block.start : block.end])
     edit(mini)
     new = tomlkit.dumps(mini)

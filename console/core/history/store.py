@@ -19,15 +19,10 @@ import tomllib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import tomlkit
-from tomlkit.items import Table
-from tomlkit.toml_document import TOMLDocument
+from typing import TYPE_CHECKING, Any
 
 from console.core.history import atomic, blocks
 from console.core.history.blocks import Change
-from console.core.history.document import append, find_row, find_run, last_index, put_run, run_edit
 from console.core.history.records import (
     RUN,
     HistoryData,
@@ -36,6 +31,10 @@ from console.core.history.records import (
 from console.core.history.schema import FIX, parse
 from console.core.words import Outcome, Standing
 from console.errors import HistoryError
+
+if TYPE_CHECKING:
+    from tomlkit.items import Table
+    from tomlkit.toml_document import TOMLDocument
 
 __all__ = ["Change", "HistoryStore"]
 
@@ -88,6 +87,8 @@ class HistoryStore:
         """Add (or complete) a ``[[runs]]`` record and bring the migration's
         ``[[migrations]]`` row up to date. A person's ``notes`` on that row are never
         touched: the run's outcome goes to ``result``."""
+        from console.core.history import document  # and tomlkit: at the first write
+
         record = run.to_toml()
         status: str = run.status  # failed, cancelled, interrupted: the row says the same
         if run.status == Outcome.SUCCEEDED:
@@ -106,11 +107,11 @@ class HistoryStore:
                 row[key] = value
 
         def new_row(doc: TOMLDocument) -> None:
-            fill(append(doc, "migrations", {"migration": name, "notes": ""}))
+            fill(document.append(doc, "migrations", {"migration": name, "notes": ""}))
 
         def change(doc: TOMLDocument) -> None:
-            put_run(doc, record)
-            row = find_row(doc, name)
+            document.put_run(doc, record)
+            row = document.find_row(doc, name)
             if row is None:
                 new_row(doc)
             else:
@@ -118,14 +119,14 @@ class HistoryStore:
 
         def blockwise(raw: dict[str, Any]) -> list[blocks.Edit] | None:
             rows = raw.get("migrations") or []
-            at = last_index(rows, "migration", name)
+            at = document.last_index(rows, "migration", name)
             if at is not None:
                 row_edit: blocks.Edit = ("migrations", at, lambda mini: fill(mini["migrations"][0]))
             elif rows:
                 row_edit = ("migrations", len(rows) - 1, new_row)
             else:
                 return None
-            edit = run_edit(raw, record)
+            edit = document.run_edit(raw, record)
             return None if edit is None else [edit, row_edit]
 
         self._change(change, blockwise)
@@ -135,42 +136,49 @@ class HistoryStore:
     def start_run(self, run: RunRecord) -> None:
         """The record of a run that has just started (status "running"), under its run_id;
         called again as the run goes on, it replaces that record only."""
+        from console.core.history import document  # and tomlkit: at the first write
+
         record = run.to_toml()
 
         def blockwise(raw: dict[str, Any]) -> list[blocks.Edit] | None:
-            edit = run_edit(raw, record)
+            edit = document.run_edit(raw, record)
             return None if edit is None else [edit]
 
-        self._change(lambda doc: put_run(doc, record), blockwise)
+        self._change(lambda doc: document.put_run(doc, record), blockwise)
 
     def add_action(self, run_id: str | None, action: dict[str, Any]) -> None:
         """An operator's action: with the run it happened in, else in top-level [[actions]]."""
+        from console.core.history import document  # and tomlkit: at the first write
+
         clean = {k: v for k, v in action.items() if v is not None}
 
         def change(doc: TOMLDocument) -> None:
-            record = find_run(doc, run_id) if run_id else None
+            record = document.find_run(doc, run_id) if run_id else None
             if record is None:
-                append(doc, "actions", clean)
+                document.append(doc, "actions", clean)
             else:
-                append(record, "actions", clean)
+                document.append(record, "actions", clean)
 
         self.update(change)
 
     def append(self, key: str, row: dict[str, Any]) -> None:
         """Add a ``[[key]]`` table (a sign-off, a measurement)."""
+        from console.core.history import document  # and tomlkit: at the first write
 
         def change(doc: TOMLDocument) -> None:
-            append(doc, key, row)
+            document.append(doc, key, row)
 
         self.update(change)
 
     def ensure_migration_row(self, name: str, notes: str = "") -> bool:
         """Add a pending ``[[migrations]]`` row for ``name`` unless it has one; True if added."""
+        from console.core.history import document  # and tomlkit: at the first write
+
         added = False
 
         def change(doc: TOMLDocument) -> None:
             nonlocal added
-            if find_row(doc, name) is None:
+            if document.find_row(doc, name) is None:
                 today = datetime.now(UTC).date()
                 row = {
                     "date": today,
@@ -178,7 +186,7 @@ class HistoryStore:
                     "status": Standing.PENDING,
                     "executed_by": "",
                 }
-                append(doc, "migrations", {**row, "notes": notes})
+                document.append(doc, "migrations", {**row, "notes": notes})
                 added = True
 
         self.update(change)
@@ -204,6 +212,8 @@ class HistoryStore:
     def update(self, fn: Change) -> None:
         """Read-modify-write the document under the lock; nothing is written if fn raises,
         nothing if it changed nothing, and never a file that would not read back."""
+        import tomlkit  # loaded by the first write (a run's recorder thread), not before
+
         with atomic.locked(self.path):
             text, doc = self._document()
             self._last = None  # the cached document is being changed: trust it again later
@@ -253,6 +263,8 @@ class HistoryStore:
     def _document(self) -> tuple[str, TOMLDocument]:
         """The file's text and its document; the one this store last wrote if nobody has
         replaced the file since (every write replaces it: a new inode)."""
+        import tomlkit
+
         if self._last is not None and atomic.stamp(self.path) == self._last[0]:
             return self._last[1], self._last[2]
         text, _raw = self._read(private=True)

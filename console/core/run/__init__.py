@@ -10,7 +10,9 @@ attempts  a statement or a transaction attempted; the one retry loop
 invalid   INVALID indexes left by concurrent builds
 runner    MigrationRunner: opens the sessions, runs one section, closes
 sinks     history.toml and the event log
-execute   RunRequest and execute_run: the one way to run
+request   RunRequest: what a runner is asked to do
+execute   execute_run: the one way to run
+handoff   the CLI's runner, forked before the engine loads; the plan handed to it
 process   the runner process; following its event log
 recovery  runs whose runner went away: adopt, resume, mark
 """
@@ -23,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from console.core.run.options import RunOptions
 
 if TYPE_CHECKING:
-    from console.core.run.execute import RunRequest, execute_run, exit_code
+    from console.core.run.execute import execute_run
+    from console.core.run.request import RunRequest, exit_code
     from console.core.run.runner import MigrationRunner
 
 __all__ = ["MigrationRunner", "RunOptions", "RunRequest", "execute_run", "exit_code"]
@@ -31,9 +34,9 @@ __all__ = ["MigrationRunner", "RunOptions", "RunRequest", "execute_run", "exit_c
 # `from console.core.run import RunOptions` must stay cheap for the console's first frame.
 _LAZY = {
     "MigrationRunner": "console.core.run.runner",
-    "RunRequest": "console.core.run.execute",
+    "RunRequest": "console.core.run.request",
     "execute_run": "console.core.run.execute",
-    "exit_code": "console.core.run.execute",
+    "exit_code": "console.core.run.request",
 }
 
 

@@ -12,27 +12,24 @@ import json
 import os
 import signal
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
 from console.connection import MONITOR
 from console.core import events as ev
-from console.core.history import HistoryData, HistoryStore, RunRecord
+from console.core.history import HistoryData, HistoryStore, RunRecord, open_runs
 from console.core.model import Migration
-from console.core.plan import plan_section
 from console.core.preflight import preflight
 from console.core.run import recovery
-from console.core.run.execute import RunRequest, exit_code
 from console.core.run.keeper import describe_holder
 from console.core.run.pids import record_alive
-from console.core.run.process import Launched, follow, log_path_for
-from console.core.run.runner import ACTIONS
-from console.core.words import Outcome
+from console.core.run.request import plan_for
+from console.core.run.tail import follow
+from console.core.run.tail import follow_launched as follow_launched  # the faces' one place
 from console.db import runlock
 from console.db.connect import close_quietly, connect
-from console.errors import BadInput, LockHeld
+from console.errors import LockHeld
 from console.settings import ConnectionSettings
 
 
@@ -50,15 +47,10 @@ async def prepare(
     (exit 3), a run in progress (4), an interrupted run not yet resolved (2)."""
     if store is not None:
         store.check_writable()
-    section = migration.section(ACTIONS[action])
-    if section is None or not section.statements:
-        raise BadInput(
-            f"{migration.path} has no statements in its `-- migrate:{ACTIONS[action]}` section.",
-            "Add them to the file, or pick another migration.",
-        )
+    plan = plan_for(migration, action)
     conn = await connect(settings, MONITOR, migration.name)
     try:
-        await preflight(conn, plan_section(section))
+        await preflight(conn, plan)
         holder = await runlock.holder(conn, migration.name)
         if holder is not None:
             raise LockHeld(
@@ -67,20 +59,10 @@ async def prepare(
                 f"Follow it with `migration-console attach {migration.name}`.",
             )
         if not resuming:
-            stuck = await recovery.interrupted_runs(conn, history, migrations_dir, migration.name)
-            if stuck:
-                lines = stuck[0].describe()
-                raise BadInput(" ".join(lines[:-1]), lines[-1])
+            records = open_runs(history, migration.name)
+            await recovery.refuse_if_interrupted(conn, records, migrations_dir)
     finally:
         await close_quietly(conn)
-
-
-def request_for(
-    migration: Migration, action: str, history_path: Path, **fields: object
-) -> RunRequest:
-    request = RunRequest(migration.path, action, history_path=history_path)
-    request = replace(request, **fields)  # type: ignore[arg-type]
-    return replace(request, log_path=log_path_for(migration.name, action, request.run_id))
 
 
 def follow_record(record: RunRecord, *, start_at: int = 0) -> AsyncIterator[ev.Event]:
@@ -108,23 +90,6 @@ def replay(record: RunRecord) -> list[ev.Event]:
         return []
     found = (ev.decode(line) for line in log.read_text(encoding="utf-8").splitlines())
     return [e for e in found if e is not None]
-
-
-def follow_launched(launched: Launched) -> AsyncIterator[ev.Event]:
-    return follow(launched.log, launched.alive, wake=launched.wake, runner_pid=launched.pid)
-
-
-def code_of(event: ev.Event) -> int | None:
-    """The exit code a face returns once it has seen this event, if it ends the run."""
-    if isinstance(event, ev.RunFinished):
-        return exit_code(event.result.status)
-    if isinstance(event, ev.RunRefused):
-        return event.exit_code
-    if isinstance(event, ev.RunnerLost):
-        return exit_code(Outcome.INTERRUPTED)
-    if isinstance(event, ev.RemoteEnded):
-        return exit_code(Outcome.SUCCEEDED if event.ok else Outcome.FAILED)
-    return None
 
 
 class RunRef(Protocol):

@@ -8,54 +8,28 @@ launch the runner process and follow its event log.
 from __future__ import annotations
 
 import asyncio
-import secrets
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from console.core import events as ev
-from console.core.history import HistoryStore
-from console.core.migration_file import parse_migration
-from console.core.run.options import FAIL, RunOptions
+from console.core.model import Migration, SectionPlan
+from console.core.run.request import EXIT_CODES, RunRequest, exit_code, new_run_id
 from console.core.run.runner import MigrationRunner
-from console.core.run.sinks import EventLog, HistorySink, Recorder
-from console.core.words import Outcome
-from console.errors import ConsoleError, ExitCode
+from console.core.run.sinks import EventLog, Recorder
+from console.errors import ConsoleError
 from console.settings import ConnectionSettings
 
+if TYPE_CHECKING:
+    from console.core.run.record import HistorySink
+
+__all__ = ["EXIT_CODES", "NotStarted", "RunRequest", "execute_run", "exit_code", "new_run_id"]
 Sink = Callable[[ev.Event], None]
-EXIT_CODES: dict[str, ExitCode] = {
-    Outcome.SUCCEEDED: ExitCode.OK,
-    Outcome.CANCELLED: ExitCode.INTERRUPTED,
-}
+Gate = Callable[[MigrationRunner], Awaitable[None]]
 
 
-def exit_code(status: str) -> int:
-    """A run's outcome as the CLI's exit code (failed and interrupted: 1)."""
-    return int(EXIT_CODES.get(status, ExitCode.FAILED))
-
-
-def new_run_id() -> str:
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    """Everything a runner needs besides the connection."""
-
-    migration_path: Path
-    action: str = "run"
-    options: RunOptions = field(default_factory=RunOptions)
-    operator: str = ""
-    environment: dict[str, str] = field(default_factory=dict)
-    notes: str = ""
-    history_path: Path | None = None  # None: no record (benchmarks)
-    log_path: Path | None = None  # None: no event log
-    run_id: str = field(default_factory=new_run_id)
-    on_max_wait: str = FAIL  # "ask" when a face will ask the operator
-    skip: tuple[int, ...] = ()  # statements done by the run this one resumes
-    resumes: str = ""  # that run's id
+class NotStarted(Exception):  # noqa: N818 - not an error: the face said no
+    """Raised by a gate when its face will not have the run after all (the operator said
+    no, or the face went away before saying yes): nothing was done, nothing is recorded."""
 
 
 async def execute_run(
@@ -65,9 +39,21 @@ async def execute_run(
     *,
     wake_fd: int | None = None,
     on_open: Callable[[MigrationRunner], None] | None = None,
+    migration: Migration | None = None,
+    plan: SectionPlan | None = None,
+    gate: Gate | None = None,
 ) -> ev.RunResult | None:
-    """Run it; None when the runner refused to start (a RunRefused event says why)."""
-    migration = parse_migration(request.migration_path)
+    """Run it; None when the runner refused to start (a RunRefused event says why) or its
+    ``gate`` said not to (NotStarted: no event at all).
+
+    ``migration`` and ``plan``: the file as its face read and planned it (the CLI's forked
+    runner never loads the SQL parser); else the runner reads and plans the file itself.
+    ``gate``: awaited once the runner holds the run lock and the database passed its
+    checks, before anything runs; a ConsoleError from it refuses the run."""
+    if migration is None:
+        from console.core.migration_file import parse_migration
+
+        migration = parse_migration(request.migration_path)
     runner = MigrationRunner(
         settings,
         migration,
@@ -77,24 +63,22 @@ async def execute_run(
         skip=request.skip,
         on_max_wait=request.on_max_wait,
         log=str(request.log_path or ""),
+        plan=plan,
     )
-    history = None
+    history: Callable[[], HistorySink] | None = None
     if request.history_path is not None:
-        history = HistorySink(
-            HistoryStore(request.history_path),
-            [p.statement for p in runner.plan.statements],
-            operator=request.operator,
-            environment=request.environment,
-            database=settings.display,
-            notes=request.notes,
-            resumes=request.resumes,
-        )
+        history = _history_sink(settings, request, runner)
     log = EventLog(request.log_path, wake_fd) if request.log_path is not None else None
     recorder = Recorder(history, log, _problem)
     emit = Fanout([recorder, *sinks])
     try:
         try:
             await runner.open()
+            if gate is not None:
+                await gate(runner)
+        except NotStarted:
+            await runner.close()
+            return None
         except ConsoleError as exc:
             await runner.close()
             emit(ev.RunRefused(exc.message, exc.hint, int(exc.exit_code)))
@@ -116,6 +100,31 @@ async def execute_run(
                 await runner.close()
     finally:
         recorder.close()
+
+
+def _history_sink(
+    settings: ConnectionSettings, request: RunRequest, runner: MigrationRunner
+) -> Callable[[], HistorySink]:
+    """The run's record, made on the recorder's thread at its first write."""
+    assert request.history_path is not None
+    path = request.history_path
+    statements = [p.statement for p in runner.plan.statements]
+
+    def make() -> HistorySink:
+        from console.core.history import HistoryStore
+        from console.core.run.record import HistorySink
+
+        return HistorySink(
+            HistoryStore(path),
+            statements,
+            operator=request.operator,
+            environment=request.environment,
+            database=settings.display,
+            notes=request.notes,
+            resumes=request.resumes,
+        )
+
+    return make
 
 
 class Fanout:

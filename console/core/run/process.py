@@ -16,7 +16,6 @@ hands it the request on its stdin, so the password is never on a command line.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import json
 import os
@@ -24,60 +23,40 @@ import signal
 import subprocess
 import sys
 import traceback
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import platformdirs
+import asyncpg
 
 from console.core import events as ev
-from console.core.run.execute import RunRequest, execute_run, exit_code
+from console.core.model import Migration, SectionPlan
+from console.core.run.execute import Gate, execute_run
 from console.core.run.options import RunOptions
 from console.core.run.pids import runner_alive, this_host
+from console.core.run.request import STATE_ENV, RunRequest, exit_code, log_path_for, state_dir
 from console.core.run.runner import MigrationRunner
-from console.errors import ExitCode
+from console.core.run.tail import Launched, follow
+from console.errors import ConnectError, ConsoleError, ExitCode
 from console.settings import ConnectionSettings
 
-__all__ = ["Launched", "follow", "launch", "log_path_for", "runner_alive", "this_host"]
-STATE_ENV = "MIGRATION_CONSOLE_STATE_DIR"
-FOLLOW_POLL_S = 0.25  # how often a follower without a wake pipe looks at the log
+if TYPE_CHECKING:
+    from console.core.run.handoff import Handed
 
-
-def state_dir() -> Path:
-    """Where runs keep their event logs: $MIGRATION_CONSOLE_STATE_DIR, else the platform's
-    state folder (~/.local/state/migration-console on Linux)."""
-    override = os.environ.get(STATE_ENV)
-    if override:
-        return Path(override).expanduser()
-    return platformdirs.user_state_path("migration-console")
-
-
-def log_path_for(migration: str, action: str, run_id: str) -> Path:
-    return state_dir() / "runs" / f"{migration}-{action}-{run_id}.jsonl"
+__all__ = [
+    "STATE_ENV",
+    "Launched",
+    "follow",
+    "launch",
+    "log_path_for",
+    "runner_alive",
+    "state_dir",
+    "this_host",
+]
 
 
 # -- launching -------------------------------------------------------------------------------
-
-
-@dataclass
-class Launched:
-    """A runner process this face started."""
-
-    pid: int
-    run_id: str
-    log: Path
-    wake: int | None  # read end of the pipe the runner pokes after each event
-    popen: subprocess.Popen[bytes] | None = None
-
-    def alive(self) -> bool:
-        if self.popen is not None:
-            return self.popen.poll() is None
-        try:
-            pid, _status = os.waitpid(self.pid, os.WNOHANG)
-        except ChildProcessError:
-            return bool(runner_alive(self.pid))
-        return pid == 0
 
 
 def launch(settings: ConnectionSettings, request: RunRequest, *, fork: bool) -> Launched:
@@ -150,13 +129,79 @@ def from_spec(spec: dict[str, Any]) -> tuple[ConnectionSettings, RunRequest, int
 # -- the runner's own main -------------------------------------------------------------------
 
 
-def runner_main(settings: ConnectionSettings, request: RunRequest, wake: int | None) -> int:
-    """Run to the end whatever happens to the face; the exit code is the run's."""
+def runner_main(
+    settings: ConnectionSettings,
+    request: RunRequest,
+    wake: int | None,
+    *,
+    migration: Migration | None = None,
+    plan: SectionPlan | None = None,
+    gate: Gate | None = None,
+    refused: Callable[[ev.RunRefused], None] | None = None,
+) -> int:
+    """Run to the end whatever happens to the face; the exit code is the run's.
+    ``migration``, ``plan`` and ``gate``: see ``execute_run`` (the CLI's forked runner,
+    ``handoff``); ``refused`` hears why the runner refused to start, if it did."""
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     early: list[signal.Signals] = []  # until the event loop takes them over
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda num, _frame: early.append(signal.Signals(num)))
-    return asyncio.run(_run(settings, request, wake, early))
+    given = Given(migration, plan, gate, refused)
+    return asyncio.run(_run(settings, request, wake, early, given))
+
+
+@dataclass(frozen=True)
+class Given:
+    """What a forked runner's face gave it besides the request (see ``runner_main``)."""
+
+    migration: Migration | None = None
+    plan: SectionPlan | None = None
+    gate: Gate | None = None
+    refused: Callable[[ev.RunRefused], None] | None = None
+
+
+def check_only(settings: ConnectionSettings, handed: Handed) -> ConsoleError | None:
+    """The runner's checks (run lock, preflight, an interrupted run) on sessions closed
+    again at once: why it would refuse, or None."""
+
+    async def check() -> None:
+        request = handed.request
+        async with MigrationRunner(
+            settings,
+            handed.migration,
+            request.action,
+            request.options,
+            run_id=request.run_id,
+            plan=handed.plan,
+        ) as runner:
+            await checks_passed(runner, handed)
+
+    try:
+        asyncio.run(check())
+    except ConsoleError as exc:
+        return exc
+    return None
+
+
+async def checks_passed(runner: MigrationRunner, handed: Handed) -> None:
+    """What ``control.prepare`` checks for the TUI that the runner's own open does not:
+    an interrupted run of this migration not yet resolved (BadInput, exit 2)."""
+    if handed.resuming or not handed.open_runs:
+        return
+    from console.core.run import recovery
+
+    name = runner.migration.name
+
+    async def check(conn: asyncpg.Connection) -> bool:
+        await recovery.refuse_if_interrupted(conn, handed.open_runs, handed.migrations_dir)
+        return True
+
+    if await runner.watch.call(check) is None:
+        raise ConnectError(
+            f"The database did not answer the check for an interrupted run of {name}; "
+            "nothing was run.",
+            "Try again in a moment.",
+        )
 
 
 async def _run(
@@ -164,6 +209,7 @@ async def _run(
     request: RunRequest,
     wake: int | None,
     early: list[signal.Signals],
+    given: Given = Given(),
 ) -> int:
     loop = asyncio.get_running_loop()
     runner: MigrationRunner | None = None
@@ -187,89 +233,21 @@ async def _run(
         if pending:
             r.request_cancel(pending[0])
 
-    refused: list[int] = []
+    refused: list[ev.RunRefused] = []
     result = await execute_run(
         settings,
         request,
-        [lambda e: refused.append(e.exit_code) if isinstance(e, ev.RunRefused) else None],
+        [lambda e: refused.append(e) if isinstance(e, ev.RunRefused) else None],
         wake_fd=wake,
         on_open=opened,
+        migration=given.migration,
+        plan=given.plan,
+        gate=given.gate,
     )
-    if result is None:
-        return refused[0] if refused else int(ExitCode.FAILED)
-    return exit_code(result.status)
-
-
-# -- following -------------------------------------------------------------------------------
-
-
-async def follow(
-    log: Path,
-    alive: Callable[[], bool | None],
-    *,
-    wake: int | None = None,
-    poll_s: float = FOLLOW_POLL_S,
-    runner_pid: int = 0,
-    start_at: int = 0,
-) -> AsyncIterator[ev.Event]:
-    """The run's events from the start of its log (or byte ``start_at``), live, until it
-    ends. If the runner goes away without a last word, a RunnerLost event says so."""
-    loop = asyncio.get_running_loop()
-    poked = asyncio.Event()
-    closed = False
-
-    def readable() -> None:
-        nonlocal closed
-        try:
-            data = os.read(wake, 4096) if wake is not None else b""
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:
-            closed = True
-            if wake is not None:
-                loop.remove_reader(wake)
-        poked.set()
-
-    if wake is not None:
-        os.set_blocking(wake, False)
-        loop.add_reader(wake, readable)
-    try:
-        with log.open("r", encoding="utf-8") as fh:
-            fh.seek(start_at)
-            partial, ended = "", False
-            while True:
-                chunk = fh.read()
-                if chunk:
-                    lines = (partial + chunk).split("\n")
-                    partial = lines.pop()
-                    for line in lines:
-                        event = ev.decode(line) if line.strip() else None
-                        if event is None:
-                            continue
-                        yield event
-                        if isinstance(event, ev.TERMINAL):
-                            return
-                    continue
-                if ended:
-                    yield ev.RunnerLost(runner_pid, str(log))
-                    return
-                if closed or alive() is False:
-                    ended = True  # read once more: a last line may have come as it ended
-                    continue
-                poked.clear()
-                # Not asyncio.wait_for: on Python 3.11 a cancel that comes as the poke
-                # ends the wait (a closed terminal as the runner logs an event) is lost
-                # there, and the face follows the run to its end instead of stopping.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(poll_s):
-                        await poked.wait()
-    finally:
-        if wake is not None and not closed:
-            loop.remove_reader(wake)
-        if wake is not None:
-            try:
-                os.close(wake)
-            except OSError:
-                pass
+    if result is not None:
+        return exit_code(result.status)
+    if not refused:
+        return int(ExitCode.OK)  # its face said no before it started: nothing was done
+    if given.refused is not None:
+        given.refused(refused[0])
+    return refused[0].exit_code

@@ -29,11 +29,9 @@ import asyncpg
 from console.connection import MONITOR, RUN, application_name
 from console.core import events as ev
 from console.core.history import HistoryData, HistoryStore, RunRecord, open_runs
-from console.core.migration_file import parse_migration, resolve_migration
 from console.core.model import SectionPlan, StatementPlan
-from console.core.plan import plan_section
 from console.core.run.pids import record_alive
-from console.core.run.runner import ACTIONS
+from console.core.run.request import ACTIONS
 from console.core.words import DONE_OUTCOMES, Outcome
 from console.db import activity, catalog, runlock
 from console.db.catalog import IndexState
@@ -129,6 +127,11 @@ def _when(r: RunRecord) -> str:
 
 
 def section_plan(migrations_dir: Path, record: RunRecord) -> SectionPlan | None:
+    # The SQL parser, loaded only for a run that needs it: the CLI's runner checks for
+    # interrupted runs without it when there are none.
+    from console.core.migration_file import parse_migration, resolve_migration
+    from console.core.plan import plan_section
+
     try:
         migration = parse_migration(resolve_migration(record.migration, migrations_dir))
     except BadInput:
@@ -174,6 +177,17 @@ async def interrupted_runs(
 ) -> list[RunState]:
     states = [await state_of(conn, r, migrations_dir) for r in open_runs(history, migration)]
     return [s for s in states if s.interrupted]
+
+
+async def refuse_if_interrupted(
+    conn: asyncpg.Connection, records: list[RunRecord], migrations_dir: Path
+) -> None:
+    """BadInput (exit 2) if one of a migration's runs recorded as running (``open_runs``)
+    was interrupted and is not resolved yet: a new run must not start over what it left."""
+    stuck = [s for s in [await state_of(conn, r, migrations_dir) for r in records] if s.interrupted]
+    if stuck:
+        lines = stuck[0].describe()
+        raise BadInput(" ".join(lines[:-1]), lines[-1])
 
 
 async def find_interrupted(

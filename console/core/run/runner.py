@@ -28,13 +28,13 @@ from console.connection import RUN
 from console.core import events as ev
 from console.core import waits
 from console.core.model import Migration, SectionPlan
-from console.core.plan import plan_section
 from console.core.preflight import preflight
 from console.core.run import attempts, invalid
 from console.core.run.failures import Cancelled, Failed, Lost
 from console.core.run.keeper import RunLock
 from console.core.run.options import FAIL, RunOptions
 from console.core.run.pids import process_start
+from console.core.run.request import ACTIONS
 from console.core.run.session import RunSession
 from console.core.run.watch import Watch
 from console.core.words import Outcome
@@ -44,7 +44,6 @@ from console.errors import BadInput, LockHeld
 from console.settings import ConnectionSettings
 
 Emit = Callable[[ev.Event], None]
-ACTIONS = {"run": "up", "rollback": "down"}
 RECHECK_AFTER_LOSS_S = 60.0  # how long to wait for the server to come back to check indexes
 WARM_WAIT_S = 6.0  # the wait queries being prepared: longer than the monitor's timeout
 
@@ -65,6 +64,7 @@ class MigrationRunner:
         skip: Sequence[int] = (),
         on_max_wait: str = FAIL,
         log: str = "",
+        plan: SectionPlan | None = None,
     ):
         if action not in ACTIONS:
             raise ValueError(action)
@@ -79,7 +79,13 @@ class MigrationRunner:
         self.migration = migration
         self.action = action
         self.options = options or RunOptions()
-        self.plan: SectionPlan = plan_section(section)
+        if plan is None:  # the SQL parser, loaded only by a runner that plans for itself
+            from console.core.plan import plan_section
+
+            plan = plan_section(section)
+        elif plan.section != section:
+            raise ValueError("the plan is of another section")
+        self.plan: SectionPlan = plan
         self.run_id = run_id
         self.skip = set(skip)
         self.on_max_wait = on_max_wait

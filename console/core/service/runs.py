@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from console.core.run.options import ASK, RunOptions
+from console.core.run.request import request_for
 from console.core.service.deps import control, hist, process, recovery, remote
 from console.core.service.overview import OverviewService
 
@@ -42,7 +43,7 @@ class RunsService(OverviewService):
         """Start the runner process (it asks this face, through the database, what to do
         after --max-wait). ``resume``: skip what the interrupted run did, and close it."""
         self._refuse_read_only()
-        request = control.request_for(
+        request = request_for(
             self.migration(name), action, self.store.path, options=options or RunOptions(),
             operator=self.operator, environment=dict(self.environment), notes=notes,
             on_max_wait=ASK,
