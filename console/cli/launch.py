@@ -110,12 +110,11 @@ def hand_over_confirm_follow(
     record this closes once the operator says yes. Until go, the runner ends on its
     own if this face goes away or says no (``ForkedRunner``)."""
     runner.hand_over(handed)
-    # What following needs (asyncio, the events, rich) loads while the runner loads the
-    # engine and connects, not after the go: a short run would wait for it.
+    # What following needs (asyncio, the events) loads while the runner connects; rich
+    # loads after the go, with the first event to print, while the run goes on.
     from console.cli import aio
     from console.core.run.tail import follow_launched
 
-    render.out  # noqa: B018 - rich's console, made now
     runner.verdict()
     agreed = ctx.yes or confirm(question(ctx, handed, resuming=resuming is not None))
     if not agreed:

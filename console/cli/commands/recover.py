@@ -112,7 +112,8 @@ def _resume(
         recovery.close_as_resumed(store, state, request.operator, request.run_id)
 
     handed = handoff.Handed(
-        request, migration, plan, [], ctx.migrations_dir, resuming=True, ask=not ctx.yes
-    )
-    with handoff.fork(ctx.settings) as runner:
+        ctx.settings, request, migration, plan, [], ctx.migrations_dir, resuming=True,
+        ask=not ctx.yes,
+    )  # fmt: skip
+    with handoff.fork() as runner:
         return hand_over_confirm_follow(ctx, runner, handed, store, resuming=close_old)

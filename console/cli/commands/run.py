@@ -13,11 +13,9 @@ def command(ctx: Context) -> int:
     with loading():
         from console.core.run import handoff
 
-        path = ctx.migration_path()
-        s = ctx.settings
-        options = ctx.options  # odd options are refused before anything starts
-        # The runner loads the engine and connects while this face reads the file.
-        runner = handoff.fork(s)
+        # The runner loads the engine while this face reads the command line's inputs
+        # and the file; it learns them all, the connection too, from what it is handed.
+        runner = handoff.fork()
         try:
             from console.core.history import HistoryStore, open_runs
             from console.core.migration_file import parse_migration
@@ -25,6 +23,9 @@ def command(ctx: Context) -> int:
             from console.core.run.request import plan_for, request_for
             from console.settings import railway_context
 
+            path = ctx.migration_path()
+            settings = ctx.settings
+            options = ctx.options
             migration = parse_migration(path)
             store = HistoryStore(ctx.history_path)
             history = store.load()  # a corrupt history is refused before anything runs
@@ -46,6 +47,6 @@ def command(ctx: Context) -> int:
     with runner:
         running = open_runs(history, migration.name)
         handed = handoff.Handed(
-            request, migration, plan, running, ctx.migrations_dir, ask=not ctx.yes
+            settings, request, migration, plan, running, ctx.migrations_dir, ask=not ctx.yes
         )
         return hand_over_confirm_follow(ctx, runner, handed, store)

@@ -105,13 +105,17 @@ async def execute_run(
 def _history_sink(
     settings: ConnectionSettings, request: RunRequest, runner: MigrationRunner
 ) -> Callable[[], HistorySink]:
-    """The run's record, made on the recorder's thread at its first write."""
+    """The run's record, made on the recorder's thread as it starts (with what its
+    writes load), while the runner connects."""
     assert request.history_path is not None
     path = request.history_path
     statements = [p.statement for p in runner.plan.statements]
 
     def make() -> HistorySink:
-        from console.core.history import HistoryStore
+        from console.core.history import (
+            HistoryStore,
+            document,  # noqa: F401 - tomlkit, for the writes
+        )
         from console.core.run.record import HistorySink
 
         return HistorySink(

@@ -63,6 +63,7 @@ _SIZE = struct.Struct("!I")
 class Handed:
     """What the face hands its runner: the run, and the file as the face read and planned it."""
 
+    settings: ConnectionSettings
     request: RunRequest
     migration: Migration
     plan: SectionPlan
@@ -159,8 +160,9 @@ class ForkedRunner:
         return None if log is None else log.with_suffix(".stderr")
 
 
-def fork(settings: ConnectionSettings) -> ForkedRunner:
-    """Fork the runner now; only from a process with no threads and no event loop."""
+def fork() -> ForkedRunner:
+    """Fork the runner now; only from a process with no threads and no event loop. It
+    learns everything (the connection too) from what is handed over."""
     face, runner = socket.socketpair()
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
@@ -172,7 +174,7 @@ def fork(settings: ConnectionSettings) -> ForkedRunner:
             face.close()
             os.close(wake_read)
             _detach_stdio()
-            code = _runner(settings, runner, wake_write)
+            code = _runner(runner, wake_write)
         except BaseException:  # noqa: BLE001 - the last word goes to the stderr file
             traceback.print_exc()
         finally:
@@ -182,7 +184,7 @@ def fork(settings: ConnectionSettings) -> ForkedRunner:
     return ForkedRunner(pid, face, wake_read)
 
 
-def _runner(settings: ConnectionSettings, sock: socket.socket, wake: int) -> int:
+def _runner(sock: socket.socket, wake: int) -> int:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     # The engine loads while the face reads the file; none of it is garbage.
     from console.core.run import process
@@ -198,7 +200,7 @@ def _runner(settings: ConnectionSettings, sock: socket.socket, wake: int) -> int
     if handed.ask:
         # Checked on sessions that close before the question: while the operator reads
         # it, nothing of the run is held on the server. The run opens again after go.
-        refusal = process.check_only(settings, handed)
+        refusal = process.check_only(handed.settings, handed)
         if refusal is not None:
             _send(sock, Refused(refusal.message, refusal.hint, int(refusal.exit_code)))
             return int(refusal.exit_code)
@@ -219,7 +221,7 @@ def _runner(settings: ConnectionSettings, sock: socket.socket, wake: int) -> int
         gate = held
     said: list[Refused] = []
     code = process.runner_main(
-        settings,
+        handed.settings,
         handed.request,
         wake,
         migration=handed.migration,

@@ -90,8 +90,9 @@ class Recorder:
         log: EventLog | None,
         problem: Callable[[HistorySink, BaseException, ev.Event], ev.RecordProblem],
     ):
-        # The history sink is made on the recorder's thread by its first write: loading
-        # history.toml's code (and tomlkit) is never in the way of the run's start.
+        # The history sink is made on the recorder's thread as soon as it starts: loading
+        # history.toml's code (and tomlkit) happens while the runner connects, never in
+        # the way of the run's start.
         self._make_history = history
         self.history: HistorySink | None = None
         self.log = log
@@ -115,6 +116,11 @@ class Recorder:
             self.log.close()
 
     def _work(self) -> None:
+        if self._make_history is not None:
+            try:
+                self.history, self._make_history = self._make_history(), None
+            except Exception:  # noqa: BLE001 - said at the first write, as a record problem
+                pass
         while True:
             batch = [self._queue.get()]
             while True:

@@ -1,0 +1,165 @@
+"""The CLI's runner is forked before the engine loads and is handed the plan
+(core/run/handoff.py): it never loads the SQL parser, and a face that goes away
+before it says go leaves nothing behind, on the server or in history.toml."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.cli.test_hostile import asked
+from tests.helpers import MIGRATIONS, ROOT, hold_write, run_log, spawn_cli
+
+NAME = "add_composite_indexes_20251123"
+pytestmark = pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc")
+
+# A face that hands the plan over, hears "ready", and is gone before it says go, as a
+# face killed at that moment would be.
+GONE_BEFORE_GO = """
+import os, sys
+from pathlib import Path
+from console.core.run import handoff
+
+runner = handoff.fork()
+from console.core.history import HistoryStore, open_runs
+from console.core.migration_file import parse_migration
+from console.core.run.request import plan_for, request_for
+from console.settings import resolve_connection
+
+migration = parse_migration(Path(sys.argv[1]))
+store = HistoryStore(Path(sys.argv[2]))
+history = store.load()
+request = request_for(migration, "run", store.path)
+runner.hand_over(
+    handoff.Handed(
+        resolve_connection(), request, migration, plan_for(migration, "run"),
+        open_runs(history, migration.name), migration.path.parent,
+    )
+)
+runner.verdict()
+print(runner.pid, flush=True)
+os._exit(0)
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    shutil.copytree(MIGRATIONS, tmp_path / "migrations")
+    shutil.copy(ROOT / "history.toml", tmp_path / "history.toml")
+    return tmp_path
+
+
+def loaded(pid: int, library: str) -> bool:
+    """Whether process ``pid`` has a shared object of ``library`` mapped."""
+    return library in Path(f"/proc/{pid}/maps").read_text()
+
+
+async def ended(pid: int, limit_s: float = 30) -> None:
+    """Wait until process ``pid`` has ended (gone, or a zombie nobody reaped yet)."""
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        if state == "Z":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"pid {pid} is still running")
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+async def nothing_held(observer: asyncpg.Connection) -> None:
+    sessions = await observer.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND application_name LIKE 'migration-console%'"
+    )
+    locks = await observer.fetchval(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 19779"
+    )
+    indexes = await observer.fetchval(
+        "SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'idx_%'"
+    )
+    assert (sessions, locks, indexes) == (0, 0, 0)
+
+
+async def test_the_runner_never_loads_the_sql_parser(
+    db_url: str, helper: asyncpg.Connection, workdir: Path
+) -> None:
+    await hold_write(helper)  # the first build waits for this writer: the runner stays
+    face = spawn_cli("run", NAME, "--yes", url=db_url, cwd=workdir)
+    try:
+        await run_log(workdir / "history.toml")  # the run has started: its record says so
+        record = (workdir / "history.toml").read_text()
+        runner = int(record.split("runner_pid = ")[-1].split()[0])
+        assert runner != face.pid
+        assert loaded(face.pid, "pglast")  # the face read and planned the file ...
+        assert not loaded(runner, "pglast")  # ... its runner was handed the plan
+        assert loaded(runner, "asyncpg")
+    finally:
+        await helper.execute("ROLLBACK")
+        stdout, stderr = await asyncio.to_thread(face.communicate, timeout=120)
+    assert face.returncode == 0, stdout + stderr
+    assert "run succeeded" in stdout
+
+
+async def test_a_face_gone_before_go_leaves_nothing(
+    db_url: str, observer: asyncpg.Connection, workdir: Path
+) -> None:
+    history = (workdir / "history.toml").read_text()
+    script = workdir / "gone_before_go.py"
+    script.write_text(GONE_BEFORE_GO)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": db_url}
+    face = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, str(script), str(workdir / "migrations" / f"{NAME}.sql"), "history.toml"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert face.returncode == 0, face.stderr
+    runner = int(face.stdout.split()[0])
+    await ended(runner)  # it read the end of the socket: no go is coming
+    await nothing_held(observer)
+    assert (workdir / "history.toml").read_text() == history  # no run was recorded
+
+
+async def test_the_face_killed_at_the_question_leaves_nothing(
+    db_url: str, observer: asyncpg.Connection, workdir: Path
+) -> None:
+    history = (workdir / "history.toml").read_text()
+    face, master = await asked(db_url, workdir)
+    try:
+        runners = children(face.pid)
+        assert len(runners) == 1  # the forked runner, waiting for go, holding nothing
+        await nothing_held(observer)
+        face.send_signal(signal.SIGKILL)  # the terminal's process is killed at the question
+        await asyncio.to_thread(face.wait, 30)
+    finally:
+        os.close(master)
+    await ended(runners[0])
+    await nothing_held(observer)
+    assert (workdir / "history.toml").read_text() == history
