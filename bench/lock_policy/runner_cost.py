@@ -21,7 +21,6 @@ from lock_policy.ways import (
     measure_cli,
     measure_forked,
     measure_inprocess,
-    measure_prepare,
     measure_python,
 )
 
@@ -71,11 +70,10 @@ def bench_runner_cost(
         "forked runner + follow": lambda: measure_forked(settings, source),
     }
     if cli:
-        # The CLI's parts besides the run: its imports, (new) its checks before launch and
+        # The CLI's parts besides the run: its imports and
         # its record, written as the run goes.
         record = tiny / "history-in-process.toml"
         ways["in-process, with history.toml"] = lambda: measure_inprocess(settings, source, record)
-        ways["control.prepare (new CLI)"] = lambda: measure_prepare(settings, source)
         folders[NEW] = run_folder(tiny, "cli-new", source)
         new_imports = run_imports(ROOT)
         ways["python -c pass"] = lambda: measure_python("pass", tiny)
@@ -127,7 +125,7 @@ def bench_runner_cost(
             "max",
             "to RunStarted",
             "to RunFinished",
-            "launch()",
+            "to go",
             "runner exits after",
         ],
         rows,
@@ -135,13 +133,14 @@ def bench_runner_cost(
     )
     print(
         "  in-process: `await execute_run(settings, request)` (open, run, close; no history, "
-        "no event log);\n  forked: from just before launch(fork=True) to RunFinished read from "
-        "the event log by\n  asyncio.run(follow_launched); CLI: spawn to exit of "
+        "no event log);\n  forked: from just before handoff.fork() (then hand over, ready, go: "
+        "'to go') to RunFinished read from the event log by\n  asyncio.run(follow_launched); "
+        "CLI: spawn to exit of "
         "`python -m console run tiny_analyze --yes`;\n  the medians of RunStarted / "
         "RunFinished are when the sink got them (in-process) or the follower read them;\n"
         "  with history.toml: the same in-process run recorded in a fresh history.toml, as the "
         "CLI records it;\n"
-        "  control.prepare: in-process, what the new CLI checks before it launches; imports: "
+        "  imports: "
         "`python -c 'import console.cli.main, ...'`\n  (every module a run loads, in its "
         "face or its runner); python -c pass: the interpreter alone; "
         "p95 is the nearest rank (with 20 runs or fewer: the largest)"
@@ -169,10 +168,9 @@ def bench_runner_cost(
     if cli and old is not None:
         d_cli = median_of("CLI, this checkout") - median_of(f"CLI, {against}")
         d_imp = median_of("imports, this checkout") - median_of(f"imports, {against}")
-        prep = median_of("control.prepare (new CLI)")
         rec = median_of("in-process, with history.toml") - median_of(inproc)
         print(
             f"  the whole CLI, this checkout - {against} (medians): {ms(d_cli)} ms; its parts: "
-            f"imports {ms(d_imp)} ms more,\n  control.prepare {ms(prep)} ms, the runner process "
+            f"imports {ms(d_imp)} ms more,\n  the runner process "
             f"{ms(d)} ms, the record in history.toml {ms(rec)} ms (not all of it new)"
         )

@@ -1,5 +1,5 @@
-"""(b) One run of the tiny migration, each way: in-process, in a forked runner process,
-the checks before a launch, the imports, the whole CLI."""
+"""(b) One run of the tiny migration, each way: in-process, in a forked runner process
+handed the plan (the CLI's way), the imports, the whole CLI."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from typing import Any
 from _load import MIGRATION_NAME, ROOT, run_timed
 
 from console.core import events as ev
-from console.core.history import HistoryData
 from console.core.migration_file import parse_migration
-from console.core.run import RunRequest, control, execute_run, tail
-from console.core.run.process import Launched, launch, log_path_for
+from console.core.run import RunRequest, execute_run, handoff, tail
+from console.core.run.request import log_path_for, plan_for
+from console.core.run.tail import Launched
 from console.core.words import Outcome
 from lock_policy.consoles import TINY_TIMEOUT_S, cli_env
 from lock_policy.runners import REAP_TIMEOUT_S, end_runners, reap_child
@@ -35,7 +35,7 @@ class Sample:
     total_s: float  # the way's own definition (see the table's notes)
     started_s: float | None = None  # to RunStarted (emitted / received)
     finished_s: float | None = None  # to RunFinished (emitted / received)
-    launch_s: float | None = None  # launch() alone: mkdir, pipe, fork
+    launch_s: float | None = None  # fork, hand over, ready, go
     exited_s: float | None = None  # the runner exited, after RunFinished was received
 
 
@@ -69,6 +69,12 @@ def measure_inprocess(settings: Any, path: Path, history: Path | None = None) ->
 
 
 def measure_forked(settings: Any, path: Path) -> Sample:
+    """The CLI's way (``core/run/handoff.py``): fork the runner, hand it the plan, hear
+    "ready", say go, follow its event log to RunFinished. This process has loaded the
+    engine already, so the runner loads nothing: what is measured is the process, the
+    handoff, the runner's sessions and its checks."""
+    migration = parse_migration(path)
+    plan = plan_for(migration, "run")
     request = RunRequest(path, operator="bench")
     request = replace(request, log_path=log_path_for(TINY_NAME, "run", request.run_id))
     if threading.active_count() != 1:
@@ -78,7 +84,7 @@ def measure_forked(settings: Any, path: Path) -> Sample:
 
     async def follow(launched: Launched, t0: float) -> dict[str, float]:
         marks: dict[str, float] = {}
-        async for e in control.follow_launched(launched):
+        async for e in tail.follow_launched(launched):
             now = time.perf_counter()
             marks.setdefault(type(e).__name__, now)
             code = tail.code_of(e)
@@ -89,7 +95,11 @@ def measure_forked(settings: Any, path: Path) -> Sample:
         return marks
 
     t0 = time.perf_counter()
-    launched = launch(settings, request, fork=True)  # no loop running, no other thread
+    runner = handoff.fork()  # no loop running, no other thread
+    with runner:
+        runner.hand_over(handoff.Handed(settings, request, migration, plan, [], path.parent))
+        runner.verdict()
+        launched = runner.go()
     t_launched = time.perf_counter()
     try:
         marks = asyncio.run(asyncio.wait_for(follow(launched, t0), TINY_TIMEOUT_S))
@@ -112,22 +122,6 @@ def measure_forked(settings: Any, path: Path) -> Sample:
         t_launched - t0,
         None if exited is None else exited - finished,
     )
-
-
-def measure_prepare(settings: Any, path: Path) -> Sample:
-    """``control.prepare``: the checks the CLI makes before it launches the runner (a
-    monitor connection, preflight, the run lock's holder, interrupted runs)."""
-    migration = parse_migration(path)
-
-    async def go() -> Sample:
-        t0 = time.perf_counter()
-        await asyncio.wait_for(
-            control.prepare(settings, migration, "run", HistoryData(), path.parent),
-            TINY_TIMEOUT_S,
-        )
-        return Sample(time.perf_counter() - t0)
-
-    return asyncio.run(go())
 
 
 def measure_python(code: str, cwd: Path, pythonpath: Path = ROOT) -> Sample:

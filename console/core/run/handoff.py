@@ -138,20 +138,23 @@ class ForkedRunner:
         return Launched(self.pid, self.request.run_id, self.request.log_path, self.wake)
 
     def abort(self) -> None:
-        """Nothing is to run: the runner reads the end of the socket and ends. Its empty
-        event log goes too (a run that never started has nothing to follow)."""
+        """Nothing is to run: the runner reads the end of the socket and ends. Its event
+        log goes too: a run that never started has nothing to follow, and a refusal was
+        said on this face's terminal. What the runner wrote to stderr stays, if anything."""
         if self._gone:
             return
         self._gone = True
         self.sock.close()
         with contextlib.suppress(OSError):
             os.close(self.wake)
-        log = self.request.log_path if self.request is not None else None
-        for path in (log, self._errors()):
-            if path is not None:
-                with contextlib.suppress(OSError):
-                    if path.stat().st_size == 0:
-                        path.unlink()
+        log, errors = self.request.log_path if self.request is not None else None, self._errors()
+        if log is not None:
+            with contextlib.suppress(OSError):
+                log.unlink()
+        if errors is not None:
+            with contextlib.suppress(OSError):
+                if errors.stat().st_size == 0:
+                    errors.unlink()
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, os.WNOHANG)  # reaped now if it has ended already
 

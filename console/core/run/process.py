@@ -8,21 +8,20 @@ itself cancel the running statement on the server and record the run; only
 SIGKILL stops it without a record of its outcome (the record of what it did is
 written as it goes, and ``recovery`` takes it from there).
 
-The CLI forks (the runner starts in a few milliseconds with everything already
-imported); the TUI, which has threads, spawns ``python -m console.core.run`` and
-hands it the request on its stdin, so the password is never on a command line.
+The CLI forks its runner before it loads the engine and hands it the plan
+(``handoff``); the TUI, which has threads, spawns ``python -m console.core.run``
+and hands it the request on its stdin. Either way the password is never on a
+command line.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import os
 import signal
 import subprocess
 import sys
-import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -59,30 +58,15 @@ __all__ = [
 # -- launching -------------------------------------------------------------------------------
 
 
-def launch(settings: ConnectionSettings, request: RunRequest, *, fork: bool) -> Launched:
-    """Start the runner. ``fork`` only from a process without threads (the CLI)."""
+def launch(settings: ConnectionSettings, request: RunRequest) -> Launched:
+    """Start the runner as ``python -m console.core.run``, the request on its stdin (the
+    TUI's way: it has threads, so it never forks; the CLI forks, see ``handoff``)."""
     assert request.log_path is not None
     request.log_path.parent.mkdir(parents=True, exist_ok=True)
     request.log_path.touch()
     errors = request.log_path.with_suffix(".stderr")
     read, write = os.pipe()
     os.set_blocking(write, False)
-    if fork:
-        pid = os.fork()
-        if pid == 0:  # the runner
-            gc.enable()  # whatever its face did while loading (the gc docs' fork recipe)
-            code = int(ExitCode.FAILED)
-            try:
-                os.close(read)
-                os.setsid()
-                _detach_stdio(errors)
-                code = runner_main(settings, request, write)
-            except BaseException:  # noqa: BLE001 - the last word goes to the stderr file
-                traceback.print_exc()
-            finally:
-                os._exit(code)
-        os.close(write)
-        return Launched(pid, request.run_id, request.log_path, read)
     with errors.open("ab") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "console.core.run"],
@@ -97,15 +81,6 @@ def launch(settings: ConnectionSettings, request: RunRequest, *, fork: bool) -> 
     proc.stdin.write(json.dumps(_spec(settings, request, write)).encode())
     proc.stdin.close()
     return Launched(proc.pid, request.run_id, request.log_path, read, proc)
-
-
-def _detach_stdio(errors: Path) -> None:
-    null = os.open(os.devnull, os.O_RDWR)
-    err = os.open(errors, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    for fd, target in ((0, null), (1, null), (2, err)):
-        os.dup2(target, fd)
-    os.close(null)
-    os.close(err)
 
 
 def _spec(settings: ConnectionSettings, request: RunRequest, wake: int) -> dict[str, Any]:

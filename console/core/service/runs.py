@@ -53,7 +53,7 @@ class RunsService(OverviewService):
                 request, skip=recovery.resume_skips(resume), resumes=resume.record.run_id
             )
             recovery.close_as_resumed(self.store, resume, self.operator, request.run_id)
-        return process.launch(self.settings, request, fork=False)
+        return process.launch(self.settings, request)
 
     async def open_runs(self) -> list[recovery.RunState]:
         """Runs recorded as running: in progress (here or elsewhere) or interrupted."""
