@@ -8,13 +8,12 @@ hears whether the database passed the runner's checks, asks, says go and follows
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import select
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from console.cli import render
@@ -25,23 +24,6 @@ if TYPE_CHECKING:
     from console.cli.context import Context
     from console.core.history import HistoryStore
     from console.core.run.handoff import ForkedRunner, Handed
-
-
-@contextlib.contextmanager
-def loading() -> Iterator[None]:
-    """No garbage collection while a run command loads its modules and checks: the gc
-    module's recipe for a process that forks (disable early, freeze before the fork).
-    Loading makes objects by the hundred thousand, and none of them is garbage."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        # Frozen first: the allocations counted while collection was off would make the
-        # first one after it a full collection of everything just loaded (6 ms).
-        gc.freeze()
-        if collecting:
-            gc.enable()
 
 
 def confirm(question: str) -> bool:
@@ -135,5 +117,4 @@ def hand_over_confirm_follow(
         say(f"  recorded in {elsewhere[-1]} (not in {store.path}: see above)")
     elif code in (ExitCode.OK, ExitCode.FAILED, ExitCode.INTERRUPTED):
         say(f"  recorded in {store.path}")
-    gc.freeze()  # the command is over: the interpreter's last collection need not walk it
-    return code
+    return code  # main leaves with os._exit: nothing is torn down

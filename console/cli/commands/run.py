@@ -3,16 +3,18 @@ outlives the terminal), check, ask, and follow it; the exit code is the run's.""
 
 from __future__ import annotations
 
-from console.cli.context import Context
-from console.cli.launch import hand_over_confirm_follow, loading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from console.cli.context import Context
 
 
 def command(ctx: Context) -> int:
     action = ctx.command
     ctx.refuse_if_read_only(f"{action} migrations")
-    with loading():
-        from console.core.run import handoff
+    from console.core.run import handoff
 
+    with handoff.loading():
         # The runner loads the engine while this face reads the command line's inputs
         # and the file; it learns them all, the connection too, from what it is handed.
         runner = handoff.fork()
@@ -44,6 +46,8 @@ def command(ctx: Context) -> int:
         except BaseException:
             runner.abort()
             raise
+    from console.cli.launch import hand_over_confirm_follow
+
     with runner:
         running = open_runs(history, migration.name)
         handed = handoff.Handed(
