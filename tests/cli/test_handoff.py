@@ -163,3 +163,49 @@ async def test_the_face_killed_at_the_question_leaves_nothing(
     await ended(runners[0])
     await nothing_held(observer)
     assert (workdir / "history.toml").read_text() == history
+
+
+async def test_a_runner_lost_before_it_is_ready_is_said(workdir: Path, tmp_path: Path) -> None:
+    # The runner's host name lookup hangs (a sitecustomize hook), so its face waits for
+    # "ready"; the runner is then killed.
+    hook, entered = tmp_path / "hook", tmp_path / "entered"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import socket, time\n"
+        "_real = socket.getaddrinfo\n"
+        "def _slow(host, *a, **kw):\n"
+        "    if host == 'slow.dns.invalid':\n"
+        f"        open({str(entered)!r}, 'w').close()\n"
+        "        time.sleep(120)\n"
+        "    return _real(host, *a, **kw)\n"
+        "socket.getaddrinfo = _slow\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{hook}:{ROOT}",
+        "DATABASE_URL": "postgresql://u:Sekr1t-pw@slow.dns.invalid:5432/x",
+    }
+    face = subprocess.Popen(  # noqa: ASYNC220 - started once; waited for in a thread
+        [sys.executable, "-m", "console", "run", NAME, "--yes"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        end = time.monotonic() + 60
+        while not entered.exists():  # the runner is connecting (and will hang for 2 min)
+            assert time.monotonic() < end and face.poll() is None, "the runner never connected"
+            await asyncio.sleep(0.02)
+        (runner,) = children(face.pid)
+        os.kill(runner, signal.SIGKILL)
+        _out, err = await asyncio.to_thread(face.communicate, timeout=30)
+    finally:
+        if face.poll() is None:
+            face.kill()
+    assert face.returncode == 1, err
+    assert f"The runner (pid {runner}) ended before the run started; nothing was run." in err
+    assert "Traceback" not in err and "Sekr1t" not in err
+    history = (workdir / "history.toml").read_text()
+    assert history == (ROOT / "history.toml").read_text()  # nothing recorded

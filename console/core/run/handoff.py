@@ -123,9 +123,10 @@ class ForkedRunner:
             raise ConsoleError(said.message, said.hint, exit_code=ExitCode(said.exit_code))
         if said != READY:
             where = self._errors()
+            said_something = where is not None and where.exists() and where.stat().st_size > 0
             raise RunnerGone(
                 f"The runner (pid {self.pid}) ended before the run started; nothing was run.",
-                f"What it said is in {where}." if where else "Try again; --debug shows more.",
+                f"What it said is in {where}." if said_something else "Try again.",
             )
 
     def go(self) -> Launched:
