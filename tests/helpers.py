@@ -148,3 +148,24 @@ async def logged(log: Path, event: str, limit_s: float = 30, **fields: object) -
                 return data
         await asyncio.sleep(0.05)
     raise AssertionError(f"no {event} {fields} in {log}")
+
+
+SLOW_HOST = "slow.dns.invalid"
+
+
+def slow_dns_hook(folder: Path) -> tuple[Path, Path]:
+    """A ``sitecustomize`` (put its folder first on PYTHONPATH) whose host name lookup of
+    SLOW_HOST hangs for two minutes, and the file it creates once that lookup started."""
+    hook, entered = folder / "hook", folder / "entered"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import socket, time\n"
+        "_real = socket.getaddrinfo\n"
+        "def _slow(host, *a, **kw):\n"
+        f"    if host == {SLOW_HOST!r}:\n"
+        f"        open({str(entered)!r}, 'w').close()\n"
+        "        time.sleep(120)\n"
+        "    return _real(host, *a, **kw)\n"
+        "socket.getaddrinfo = _slow\n"
+    )
+    return hook, entered

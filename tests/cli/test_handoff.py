@@ -17,7 +17,15 @@ import asyncpg
 import pytest
 
 from tests.cli.test_hostile import asked
-from tests.helpers import MIGRATIONS, ROOT, hold_write, run_log, spawn_cli
+from tests.helpers import (
+    MIGRATIONS,
+    ROOT,
+    SLOW_HOST,
+    hold_write,
+    run_log,
+    slow_dns_hook,
+    spawn_cli,
+)
 
 NAME = "add_composite_indexes_20251123"
 pytestmark = pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc")
@@ -168,22 +176,11 @@ async def test_the_face_killed_at_the_question_leaves_nothing(
 async def test_a_runner_lost_before_it_is_ready_is_said(workdir: Path, tmp_path: Path) -> None:
     # The runner's host name lookup hangs (a sitecustomize hook), so its face waits for
     # "ready"; the runner is then killed.
-    hook, entered = tmp_path / "hook", tmp_path / "entered"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(
-        "import socket, time\n"
-        "_real = socket.getaddrinfo\n"
-        "def _slow(host, *a, **kw):\n"
-        "    if host == 'slow.dns.invalid':\n"
-        f"        open({str(entered)!r}, 'w').close()\n"
-        "        time.sleep(120)\n"
-        "    return _real(host, *a, **kw)\n"
-        "socket.getaddrinfo = _slow\n"
-    )
+    hook, entered = slow_dns_hook(tmp_path)
     env = {
         **os.environ,
         "PYTHONPATH": f"{hook}:{ROOT}",
-        "DATABASE_URL": "postgresql://u:Sekr1t-pw@slow.dns.invalid:5432/x",
+        "DATABASE_URL": f"postgresql://u:Sekr1t-pw@{SLOW_HOST}:5432/x",
     }
     face = subprocess.Popen(  # noqa: ASYNC220 - started once; waited for in a thread
         [sys.executable, "-m", "console", "run", NAME, "--yes"],

@@ -15,7 +15,15 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.helpers import MIGRATIONS, OTHER_ROLE, ROOT, run_cli, with_user
+from tests.helpers import (
+    MIGRATIONS,
+    OTHER_ROLE,
+    ROOT,
+    SLOW_HOST,
+    run_cli,
+    slow_dns_hook,
+    with_user,
+)
 
 NAME = "add_composite_indexes_20251123"
 
@@ -74,23 +82,11 @@ async def test_rollback_by_a_role_that_does_not_own_the_tables_is_refused(
 
 
 def test_ctrl_c_during_a_hung_dns_lookup_exits_at_once(workdir: Path, tmp_path: Path) -> None:
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    entered = tmp_path / "entered"
-    (hook / "sitecustomize.py").write_text(
-        "import os, socket, time\n"
-        "_real = socket.getaddrinfo\n"
-        "def _slow(host, *a, **kw):\n"
-        "    if host == 'slow.dns.invalid':\n"
-        f"        open({str(entered)!r}, 'w').close()\n"
-        "        time.sleep(120)\n"
-        "    return _real(host, *a, **kw)\n"
-        "socket.getaddrinfo = _slow\n"
-    )
+    hook, entered = slow_dns_hook(tmp_path)
     env = {
         **os.environ,
         "PYTHONPATH": f"{hook}:{ROOT}",
-        "DATABASE_URL": "postgresql://u:pw@slow.dns.invalid:5432/x",
+        "DATABASE_URL": f"postgresql://u:pw@{SLOW_HOST}:5432/x",
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "console", "status"],
