@@ -22,6 +22,7 @@ from tests.helpers import (
     ROOT,
     SLOW_HOST,
     hold_write,
+    run_cli,
     run_log,
     slow_dns_hook,
     spawn_cli,
@@ -206,3 +207,32 @@ async def test_a_runner_lost_before_it_is_ready_is_said(workdir: Path, tmp_path:
     assert "Traceback" not in err and "Sekr1t" not in err
     history = (workdir / "history.toml").read_text()
     assert history == (ROOT / "history.toml").read_text()  # nothing recorded
+
+
+def test_a_runner_that_cannot_start_says_why(workdir: Path, tmp_path: Path) -> None:
+    # An installation whose driver is broken: the face never loads it, its runner does.
+    hook = tmp_path / "broken"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class _Broken:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'asyncpg':\n"
+        "            raise ImportError('asyncpg is broken here')\n"
+        "sys.meta_path.insert(0, _Broken())\n"
+    )
+    r = run_cli(
+        "run",
+        NAME,
+        "--yes",
+        url="postgresql://u:Sekr1t-pw@localhost:1/x",
+        cwd=workdir,
+        env={"PYTHONPATH": f"{hook}:{ROOT}"},
+    )
+    assert r.code == 1, r.output
+    assert (
+        "The runner could not start (ImportError: asyncpg is broken here); nothing was run."
+        in r.stderr
+    )
+    assert "Traceback" not in r.output and "Sekr1t" not in r.output
+    assert (workdir / "history.toml").read_text() == (ROOT / "history.toml").read_text()

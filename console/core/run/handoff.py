@@ -113,7 +113,10 @@ class ForkedRunner:
         handed.request.log_path.parent.mkdir(parents=True, exist_ok=True)
         handed.request.log_path.touch()
         self.request = handed.request
-        _send(self.sock, handed)
+        # A runner that ended already (it could not start) left its reason on the socket:
+        # verdict() reads it.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            _send(self.sock, handed)
 
     def verdict(self) -> None:
         """Wait until the runner is ready to run; its refusal is raised as the face's own
@@ -206,7 +209,35 @@ def fork() -> ForkedRunner:
     return ForkedRunner(pid, face, wake_read)
 
 
+def _say_failed(sock: socket.socket, exc: BaseException, *, before: bool) -> None:
+    """A runner that failed before it was ready tells its face why (a face that is past
+    go, or gone, hears nothing: the traceback is in the run's stderr file). ``before``
+    the handoff (a broken install, say) it knows no secret, and says the error itself."""
+    text = f"{type(exc).__name__}: {exc}" if before else type(exc).__name__
+    with contextlib.suppress(Exception):
+        _send(
+            sock,
+            Refused(
+                f"The runner could not start ({text}); nothing was run.",
+                "Check the console's installation (pip check), then run again."
+                if before
+                else "Its traceback is in the .stderr file next to the run's event log.",
+                int(ExitCode.FAILED),
+            ),
+        )
+
+
 def _runner(sock: socket.socket, wake: int) -> int:
+    got: list[Handed] = []  # what the face handed over, once it has
+    try:
+        return _run_handed(sock, wake, got)
+    except BaseException as exc:
+        traceback.print_exc()  # to the run's stderr file once it is known, else nowhere
+        _say_failed(sock, exc, before=not got)
+        return int(ExitCode.FAILED)
+
+
+def _run_handed(sock: socket.socket, wake: int, got: list[Handed]) -> int:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     # The engine loads while the face reads the file; none of it is garbage.
     from console.core.run import process
@@ -216,6 +247,7 @@ def _runner(sock: socket.socket, wake: int) -> int:
     handed = _receive(sock)
     if not isinstance(handed, Handed):
         return int(ExitCode.OK)  # the face went away before it handed anything over
+    got.append(handed)
     assert handed.request.log_path is not None
     _stderr_to(handed.request.log_path.with_suffix(".stderr"))
     gate: Gate | None = None
