@@ -14,10 +14,12 @@ and the two work side by side (on two CPUs, at once):
     go, or closes its end ─────────────▶  runs; or ends with nothing done, nothing recorded
     follows the run's event log
 
-So a run costs the face's reading and planning, and the runner's loading and
-connecting, only once: whichever takes longer. The runner never loads the SQL
-parser (the plan comes ready), and it checks the database on its own sessions, as
-the face's ``control.prepare`` does for the TUI.
+So a run waits for the face's reading and planning, or for the runner's loading,
+whichever takes longer, not for both. The runner never loads the SQL parser (the
+plan comes ready), and it checks the database on its own sessions, as the face's
+``control.prepare`` does for the TUI. When the face has a question to ask, those
+sessions close before it is asked and open again after go: nothing of the run is
+held on the server while the operator reads it.
 
 The messages go over a socket pair, as pickles with a length before them: both ends
 are this program, one process forked in two, and the plan is nested dataclasses. If
