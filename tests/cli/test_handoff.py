@@ -99,18 +99,26 @@ def children(pid: int) -> list[int]:
     return found
 
 
-async def nothing_held(observer: asyncpg.Connection) -> None:
-    sessions = await observer.fetchval(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND application_name LIKE 'migration-console%'"
-    )
-    locks = await observer.fetchval(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 19779"
-    )
-    indexes = await observer.fetchval(
-        "SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'idx_%'"
-    )
-    assert (sessions, locks, indexes) == (0, 0, 0)
+async def nothing_held(observer: asyncpg.Connection, limit_s: float = 10) -> None:
+    """No session of the console's, no run lock, no index of the migration: at once, or
+    once sessions just closed have left pg_stat_activity (a backend ends a moment after
+    its client closes). A session kept open never leaves, and the wait fails."""
+    end = time.monotonic() + limit_s
+    while True:
+        found = (
+            await observer.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name LIKE 'migration-console%'"
+            ),
+            await observer.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 19779"
+            ),
+            await observer.fetchval("SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'idx_%'"),
+        )
+        if found == (0, 0, 0):
+            return
+        assert time.monotonic() < end, f"still held (sessions, run locks, indexes): {found}"
+        await asyncio.sleep(0.05)
 
 
 async def test_the_runner_never_loads_the_sql_parser(
