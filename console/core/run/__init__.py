@@ -9,11 +9,13 @@ session   the migration's own session: one statement under the wait policy
 attempts  a statement or a transaction attempted; the one retry loop
 invalid   INVALID indexes left by concurrent builds
 runner    MigrationRunner: opens the sessions, runs one section, closes
-sinks     history.toml and the event log
-request   RunRequest: what a runner is asked to do
+sinks     the event log, and the recorder thread that feeds it and history.toml
+record    the run's record in history.toml
+request   RunRequest: what a runner is asked to do; where its event log goes
 execute   execute_run: the one way to run
 handoff   the CLI's runner, forked before the engine loads; the plan handed to it
-process   the runner process; following its event log
+process   the runner process: its main, and the TUI's spawn of it
+tail      following a run's event log
 recovery  runs whose runner went away: adopt, resume, mark
 """
 
