@@ -15,8 +15,8 @@ from console.errors import BadInput
 def command(ctx: Context) -> int:
     from console.core.history import HistoryStore, latest
     from console.core.run import control
-    from console.core.run.execute import exit_code
     from console.core.run.pids import record_alive
+    from console.core.run.request import exit_code
 
     name = ctx.load_migration().name if ctx.migration else None
     store = HistoryStore(ctx.history_path)
@@ -41,7 +41,7 @@ async def _report_interrupted(ctx: Context, name: str) -> int:
     """Its runner went away: say what is known of the run, and what `recover` offers."""
     from console.core.history import HistoryStore
     from console.core.run import recovery
-    from console.core.run.execute import exit_code
+    from console.core.run.request import exit_code
 
     s = ctx.settings
     history = HistoryStore(ctx.history_path).load()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from console.core import events as ev
 from console.core.model import Migration, SectionPlan
-from console.core.run.request import EXIT_CODES, RunRequest, exit_code, new_run_id
+from console.core.run.request import RunRequest
 from console.core.run.runner import MigrationRunner
 from console.core.run.sinks import EventLog, Recorder
 from console.errors import ConsoleError
@@ -22,7 +22,6 @@ from console.settings import ConnectionSettings
 if TYPE_CHECKING:
     from console.core.run.record import HistorySink
 
-__all__ = ["EXIT_CODES", "NotStarted", "RunRequest", "execute_run", "exit_code", "new_run_id"]
 Sink = Callable[[ev.Event], None]
 Gate = Callable[[MigrationRunner], Awaitable[None]]
 
