@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from console.core.run import RunOptions
 from console.tui.dialogs.choice import ChoiceModal
@@ -17,7 +17,7 @@ from console.tui.dialogs.confirm import ConfirmModal
 from console.tui.dialogs.signoff import SignOffModal
 from console.tui.widgets.banner import Banner
 from console.tui.widgets.blockers import BlockersPanel
-from console.tui.widgets.checklist import ChecklistItem
+from console.tui.widgets.checklist import ChecklistItem, ChecklistPanel
 from console.tui.widgets.run_log import RunPanel
 from tests.helpers import RUN_SESSION, hold_write, poll_until
 from tests.ui.harness import (
@@ -367,3 +367,22 @@ async def test_doctor_at_start_warns_about_idle_transaction(
         assert not app._notifications
         await pilot.press("e")
         await until(lambda: "pg_terminate_backend" in str(banner.render()))
+
+
+async def test_checklist_loads_over_each_other_without_breaking(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A load that replaces the items while the last one is still mounting them (the
+    selection changed twice in a row) once stopped the console: an item was told to show
+    its state after its lines had gone."""
+    app = make_app(db_url, tmp_path, start_refresh=False)
+    async with app.run_test(size=(120, 40)):
+        panel = app.query_one(ChecklistPanel)
+        await until(lambda: len(app.query(ChecklistItem)) == 8)
+        for _ in range(30):
+            panel.migration = None  # as if another migration had been chosen: mount anew
+            panel.load(NAME)
+            await asyncio.sleep(0)  # the last load is mounting when this one replaces it
+        await until(lambda: panel.migration == NAME and len(app.query(ChecklistItem)) == 8)
+        head = app.query_one("#item-backup #head", Static)
+        assert "Create database backup" in str(head.render())

@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
+from textual.worker import Worker
 
 from console.core.words import ItemStatus
 from console.errors import ConsoleError
@@ -77,22 +78,32 @@ class ChecklistItem(Vertical, can_focus=True):
         self.state = state
 
     def compose(self) -> ComposeResult:
-        yield Static(id="head")
-        yield Static(id="meta", markup=False)
+        # Drawn with their text from the start: a load that replaces the items while they
+        # mount (the selection changed again) must find nothing half made.
+        yield Static(self._head(), id="head")
+        yield Static(self._meta(), id="meta", markup=False)
 
     def on_mount(self) -> None:
-        self.update_state(self.state)
+        self._mark()
 
     def update_state(self, state: ItemState) -> None:
         self.state = state
+        self.query_one("#head", Static).update(self._head())
+        self.query_one("#meta", Static).update(self._meta())
+        self._mark()
+
+    def _head(self) -> Text:
+        state = self.state
         icon, style = _icon(state.state), STYLE.get(state.state, "")
         how = "console" if self.item.kind == "auto" else "sign-off"
-        head = Text.assemble(
+        return Text.assemble(
             (f"{icon} {state.state:<8}", style),
             f" {self.number}. {self.item.title} ",
             (f"({how})", "dim"),
         )
-        self.query_one("#head", Static).update(head)
+
+    def _meta(self) -> str:
+        state = self.state
         parts = []
         if state.by and state.by not in state.detail:  # a sign-off's detail names who
             parts.append(f"by {state.by} {_when(state.at)}".strip())
@@ -104,9 +115,11 @@ class ChecklistItem(Vertical, can_focus=True):
             parts.append(state.detail)
         hint = "enter: do it" if self.item.kind == "auto" and self.item.action else "s: sign off"
         parts.append(hint)
-        self.query_one("#meta", Static).update(f" {G.sep} ".join(parts))
+        return f" {G.sep} ".join(parts)
+
+    def _mark(self) -> None:
         for name in ItemStatus:
-            self.set_class(state.state == name, f"-{name}")
+            self.set_class(self.state.state == name, f"-{name}")
 
     def on_click(self) -> None:
         self.focus()
@@ -134,6 +147,8 @@ class ChecklistPanel(Panel, VerticalScroll, can_focus=False):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.migration: str | None = None
+        self._wanted: str | None = None  # the checklist asked for last, not loaded yet
+        self._loading: Worker[None] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Select a migration (1, enter) to see its checklist.", id="checklist-title")
@@ -169,8 +184,21 @@ class ChecklistPanel(Panel, VerticalScroll, can_focus=False):
 
     # -- its behaviour: loading, signing off, doing what the console can ------------------
 
-    @work(group="checklist", exclusive=True, exit_on_error=False)
-    async def load(self, name: str) -> None:
+    def load(self, name: str) -> None:
+        """Load (again) the checklist of ``name``. A load asked for while one is under way
+        comes after it, with the name asked for last: one is never cancelled while it
+        mounts the items (an item then stopped the console, its lines gone)."""
+        self._wanted = name
+        if self._loading is None or self._loading.is_finished:
+            self._loading = self._load_wanted()
+
+    @work(group="checklist", exit_on_error=False)
+    async def _load_wanted(self) -> None:
+        while self._wanted is not None:
+            name, self._wanted = self._wanted, None
+            await self._load(name)
+
+    async def _load(self, name: str) -> None:
         try:
             items, states = self.service.checklist(name)
         except ConsoleError as exc:
