@@ -363,6 +363,7 @@ async def test_doctor_at_start_warns_about_idle_transaction(
         banner = app.query_one("#banner")
         await until(lambda: banner.has_class("-visible"))
         assert str(helper.get_server_pid()) in str(banner.render())
+        await until(lambda: banner.size.height > 0)  # laid out at the next refresh
         assert banner.size.height == 1
         assert not app._notifications
         await pilot.press("e")

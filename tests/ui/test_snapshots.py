@@ -28,7 +28,12 @@ SIZES = [(80, 24), (120, 40), (200, 60)]
 
 async def _loaded(pilot: Pilot[int]) -> None:
     app = pilot.app
-    await until(lambda: app.query_one("#migrations-table", DataTable).row_count == 1)
+    table = app.query_one("#migrations-table", DataTable)
+    await until(lambda: table.row_count == 1)
+    # The row's cells set the columns' widths once the table is idle, not as it is added:
+    # a screenshot in between cut "add_composite_indexes_20251123" to "add_compo".
+    name = str(table.get_row_at(0)[0])
+    await until(lambda: next(iter(table.columns.values())).content_width >= len(name))
     await until(lambda: "PostgreSQL" in str(app.query_one("#topbar").render()))
     await pilot.pause()
 
