@@ -88,13 +88,14 @@ class Recorder:
         self,
         history: Callable[[], HistorySink] | None,
         log: EventLog | None,
-        problem: Callable[[HistorySink, BaseException, ev.Event], ev.RecordProblem],
+        problem: Callable[[HistorySink | None, BaseException, ev.Event], ev.RecordProblem],
     ):
         # The history sink is made on the recorder's thread as soon as it starts: loading
         # history.toml's code (and tomlkit) happens while the runner connects, never in
         # the way of the run's start.
         self._make_history = history
         self.history: HistorySink | None = None
+        self._unmade: Exception | None = None  # why the history sink could not be made
         self.log = log
         self._problem = problem
         self._said: set[str] = set()
@@ -118,9 +119,9 @@ class Recorder:
     def _work(self) -> None:
         if self._make_history is not None:
             try:
-                self.history, self._make_history = self._make_history(), None
-            except Exception:  # noqa: BLE001 - said at the first write, as a record problem
-                pass
+                self.history = self._make_history()
+            except Exception as exc:  # noqa: BLE001 - said at the first write, as a record problem
+                self._unmade = exc
         while True:
             batch = [self._queue.get()]
             while True:
@@ -139,9 +140,10 @@ class Recorder:
     def _record(self, events: list[ev.Event]) -> None:
         if not events:
             return
-        if self._make_history is not None:
-            self.history, self._make_history = self._make_history(), None
         said: list[ev.Event] = []
+        if self._unmade is not None:
+            said.append(self._problem(None, self._unmade, events[-1]))
+            self._unmade = None
         if self.history is not None:
             for e in events:
                 self.history.take(e)
