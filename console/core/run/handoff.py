@@ -276,15 +276,13 @@ def _run_handed(sock: socket.socket, wake: int, got: list[Handed]) -> int:
 
         gate = held
     said: list[Refused] = []
-    code = process.runner_main(
-        handed.settings,
-        handed.request,
-        wake,
-        migration=handed.migration,
-        plan=handed.plan,
-        gate=gate,
-        refused=lambda r: said.append(Refused(r.message, r.hint, r.exit_code)),
+    given = process.Given(
+        handed.migration,
+        handed.plan,
+        gate,
+        lambda r: said.append(Refused(r.message, r.hint, r.exit_code)),
     )
+    code = process.runner_main(handed.settings, handed.request, wake, given)
     if said and gate is not None:  # else the face follows the log, which says it
         with contextlib.suppress(OSError):
             _send(sock, said[0])

@@ -104,35 +104,27 @@ def from_spec(spec: dict[str, Any]) -> tuple[ConnectionSettings, RunRequest, int
 # -- the runner's own main -------------------------------------------------------------------
 
 
-def runner_main(
-    settings: ConnectionSettings,
-    request: RunRequest,
-    wake: int | None,
-    *,
-    migration: Migration | None = None,
-    plan: SectionPlan | None = None,
-    gate: Gate | None = None,
-    refused: Callable[[ev.RunRefused], None] | None = None,
-) -> int:
-    """Run to the end whatever happens to the face; the exit code is the run's.
-    ``migration``, ``plan`` and ``gate``: see ``execute_run`` (the CLI's forked runner,
-    ``handoff``); ``refused`` hears why the runner refused to start, if it did."""
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    early: list[signal.Signals] = []  # until the event loop takes them over
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda num, _frame: early.append(signal.Signals(num)))
-    given = Given(migration, plan, gate, refused)
-    return asyncio.run(_run(settings, request, wake, early, given))
-
-
 @dataclass(frozen=True)
 class Given:
-    """What a forked runner's face gave it besides the request (see ``runner_main``)."""
+    """What a forked runner's face gave it besides the request (``handoff``):
+    ``migration``, ``plan`` and ``gate`` as ``execute_run`` takes them; ``refused``
+    hears why the runner refused to start, if it did."""
 
     migration: Migration | None = None
     plan: SectionPlan | None = None
     gate: Gate | None = None
     refused: Callable[[ev.RunRefused], None] | None = None
+
+
+def runner_main(
+    settings: ConnectionSettings, request: RunRequest, wake: int | None, given: Given = Given()
+) -> int:
+    """Run to the end whatever happens to the face; the exit code is the run's."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    early: list[signal.Signals] = []  # until the event loop takes them over
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda num, _frame: early.append(signal.Signals(num)))
+    return asyncio.run(_run(settings, request, wake, early, given))
 
 
 def check_only(settings: ConnectionSettings, handed: Handed) -> ConsoleError | None:
