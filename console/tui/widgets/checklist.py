@@ -154,11 +154,7 @@ class ChecklistPanel(Panel, VerticalScroll, can_focus=False):
         yield Static("Select a migration (1, enter) to see its checklist.", id="checklist-title")
 
     def on_mount(self) -> None:
-        self.watch(self.app, "selected", self._load_selected)  # the migration the App has chosen
-
-    def _load_selected(self, name: str | None) -> None:
-        if name is not None:
-            self.load(name)
+        self.follow_selection(self.load)
 
     async def show(self, migration: str, items: list[ItemDef], states: list[ItemState]) -> None:
         by_key = {s.key: s for s in states}

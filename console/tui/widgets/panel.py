@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
@@ -19,3 +20,12 @@ class Panel:
     @property
     def service(self) -> ConsoleService:
         return self.console.service
+
+    def follow_selection(self, load: Callable[[str], object]) -> None:
+        """``load(name)`` with the migration the App has chosen, now and at each change."""
+
+        def chosen(name: str | None) -> None:
+            if name is not None:
+                load(name)
+
+        self.watch(self.app, "selected", chosen)  # type: ignore[attr-defined]

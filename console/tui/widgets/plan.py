@@ -28,11 +28,7 @@ class PlanPanel(Panel, Vertical):
         yield Static("", id="plan-lint", markup=False)
 
     def on_mount(self) -> None:
-        self.watch(self.app, "selected", self._load_selected)  # the migration the App has chosen
-
-    def _load_selected(self, name: str | None) -> None:
-        if name is not None:
-            self.load(name)
+        self.follow_selection(self.load)
 
     @work(group="plan", exclusive=True, thread=True, exit_on_error=False)
     def load(self, name: str) -> None:
