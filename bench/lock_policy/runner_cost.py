@@ -133,7 +133,7 @@ def bench_runner_cost(
     )
     print(
         "  in-process: `await execute_run(settings, request)` (open, run, close; no history, "
-        "no event log);\n  forked: from just before handoff.fork() (then hand over, ready, go: "
+        "no event log);\n  forked: from just before early.forked() (then hand over, ready, go: "
         "'to go') to RunFinished read from the event log by\n  asyncio.run(follow_launched); "
         "CLI: spawn to exit of "
         "`python -m console run tiny_analyze --yes`;\n  the medians of RunStarted / "

@@ -20,7 +20,7 @@ from _load import MIGRATION_NAME, ROOT, run_timed
 
 from console.core import events as ev
 from console.core.migration_file import parse_migration
-from console.core.run import RunRequest, execute_run, handoff, tail
+from console.core.run import RunRequest, early, execute_run, handoff, tail
 from console.core.run.request import log_path_for, plan_for
 from console.core.run.tail import Launched
 from console.core.words import Outcome
@@ -95,7 +95,7 @@ def measure_forked(settings: Any, path: Path) -> Sample:
         return marks
 
     t0 = time.perf_counter()
-    runner = handoff.fork()  # no loop running, no other thread
+    runner = early.forked()  # no loop running, no other thread
     with runner:
         runner.hand_over(handoff.Handed(settings, request, migration, plan, [], path.parent))
         runner.verdict()

@@ -92,10 +92,13 @@ def hand_over_confirm_follow(
     record this closes once the operator says yes. Until go, the runner ends on its
     own if this face goes away or says no (``ForkedRunner``)."""
     runner.hand_over(handed)
-    # What following needs (asyncio, the events) loads while the runner connects; rich
-    # loads after the go, with the first event to print, while the run goes on.
+    # What following needs (asyncio, the events, rich and the lines it prints) loads
+    # while the runner connects and checks: this face has nothing else to do then.
     from console.cli import aio
+    from console.core import narrate  # noqa: F401 - the event printer's words
     from console.core.run.tail import follow_launched
+
+    render.console()
 
     runner.verdict()
     agreed = ctx.yes or confirm(question(ctx, handed, resuming=resuming is not None))

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
-from console.cli.arguments import build_parser
-from console.errors import ConsoleError, ExitCode
-
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from console.cli.context import Context
 
 # A run's face holds nothing that needs Python's teardown once the command is done: its
@@ -26,9 +24,16 @@ QUICK_EXIT = frozenset({"run", "rollback"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from console.cli.arguments import build_parser
+
     ns = build_parser().parse_args(argv)  # --help and --version end here
+    from console.core.run import early
+
+    if not early.forks(ns.command, getattr(ns, "resume", False)):
+        early.discard()  # the entry guessed a run from the words: none is to come
     from console.cli.context import from_arguments
     from console.cli.render import error
+    from console.errors import ExitCode
 
     ctx = from_arguments(ns)
     debug = ctx.debug or os.environ.get("MIGRATION_CONSOLE_DEBUG") == "1"
@@ -47,8 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(ctx: Context, debug: bool) -> int:
+    from collections.abc import Coroutine
+
     from console.cli.commands import handler
     from console.cli.render import error
+    from console.errors import ConsoleError, ExitCode
 
     try:
         result = handler(ctx.command)(ctx)
@@ -91,4 +99,9 @@ def leave_now(code: int) -> NoReturn:
 
 
 def entry() -> None:
+    """The program: a run's runner is forked before anything else loads (``early``)."""
+    from console.core.run import early
+
+    if early.wanted(sys.argv[1:]):
+        early.start()
     sys.exit(main())

@@ -36,9 +36,9 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="ne
 GONE_BEFORE_GO = """
 import os, sys
 from pathlib import Path
-from console.core.run import handoff
+from console.core.run import early, handoff
 
-runner = handoff.fork()
+runner = early.forked()
 from console.core.history import HistoryStore, open_runs
 from console.core.migration_file import parse_migration
 from console.core.run.request import plan_for, request_for

@@ -89,7 +89,7 @@ async def _adopt(
 def _resume(
     ctx: Context, store: HistoryStore, state: recovery.RunState, migration: Migration
 ) -> int:
-    from console.core.run import handoff, recovery
+    from console.core.run import early, handoff, recovery
     from console.core.run.request import plan_for, request_for
     from console.settings import railway_context
 
@@ -115,5 +115,5 @@ def _resume(
         ctx.settings, request, migration, plan, [], ctx.migrations_dir, resuming=True,
         ask=not ctx.yes,
     )  # fmt: skip
-    with handoff.fork() as runner:
+    with early.forked() as runner:
         return hand_over_confirm_follow(ctx, runner, handed, store, resuming=close_old)

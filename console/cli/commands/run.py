@@ -12,12 +12,12 @@ if TYPE_CHECKING:
 def command(ctx: Context) -> int:
     action = ctx.command
     ctx.refuse_if_read_only(f"{action} migrations")
-    from console.core.run import handoff
+    from console.core.run import early, handoff
 
-    with handoff.loading():
+    with early.loading():
         # The runner loads the engine while this face reads the command line's inputs
         # and the file; it learns them all, the connection too, from what it is handed.
-        runner = handoff.fork()
+        runner = early.forked()
         try:
             from console.core.history import HistoryStore, open_runs
             from console.core.migration_file import parse_migration

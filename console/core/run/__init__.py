@@ -24,18 +24,19 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from console.core.run.options import RunOptions
-
 if TYPE_CHECKING:
     from console.core.run.execute import execute_run
+    from console.core.run.options import RunOptions
     from console.core.run.request import RunRequest, exit_code
     from console.core.run.runner import MigrationRunner
 
 __all__ = ["MigrationRunner", "RunOptions", "RunRequest", "execute_run", "exit_code"]
-# The engine (asyncpg, the SQL parser) is imported when first used, not with the package:
-# `from console.core.run import RunOptions` must stay cheap for the console's first frame.
+# Each name is imported when first used, not with the package: the engine (asyncpg, the
+# SQL parser) must not load with `from console.core.run import RunOptions` (the console's
+# first frame), nor anything at all with `console.core.run.early` (a run's first step).
 _LAZY = {
     "MigrationRunner": "console.core.run.runner",
+    "RunOptions": "console.core.run.options",
     "RunRequest": "console.core.run.request",
     "execute_run": "console.core.run.execute",
     "exit_code": "console.core.run.request",

@@ -1,12 +1,13 @@
 """The CLI's runner, forked before the engine loads, and the plan handed over to it.
 
-The face forks its runner first, from a process that has loaded nothing of the engine,
-and the two work side by side (on two CPUs, at once):
+The runner is forked as the process starts, before the command line is read
+(``early``), and the two work side by side (on two CPUs, at once):
 
     face                                  runner (a session of its own, no terminal)
     fork ──────────────────────────────▶  loads asyncio, asyncpg and the engine
-    reads and plans the file (pglast),
-    reads history.toml
+    reads the command line, reads and
+    plans the file (pglast), reads
+    history.toml
     hands them over ───────────────────▶  takes the run lock, connects, preflight,
                                           looks for an interrupted run
                   ◀──────────────────── ready, or refused (message, hint, exit code)
@@ -26,7 +27,8 @@ are this program, one process forked in two, and the plan is nested dataclasses.
 the face goes away before it says go (Ctrl-C at the question, a closed terminal,
 kill -9), its end of the socket closes, and the runner ends without running anything.
 
-This module loads nothing heavy: the face imports it before it forks.
+This module loads nothing heavy (the face imports it before it plans), and its
+``runner`` is the forked runner's life from the handoff on.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ import signal
 import socket
 import struct
 import traceback
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -170,45 +171,10 @@ class ForkedRunner:
         return None if log is None else log.with_suffix(".stderr")
 
 
-@contextlib.contextmanager
-def loading() -> Iterator[None]:
-    """No garbage collection while a run command loads its modules and checks: the gc
-    module's recipe for a process that forks (disable early, freeze before the fork).
-    Loading makes objects by the hundred thousand, and none of them is garbage."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        # Frozen first: the allocations counted while collection was off would make the
-        # first one after it a full collection of everything just loaded (6 ms).
-        gc.freeze()
-        if collecting:
-            gc.enable()
-
-
-def fork() -> ForkedRunner:
-    """Fork the runner now; only from a process with no threads and no event loop. It
-    learns everything (the connection too) from what is handed over."""
-    face, runner = socket.socketpair()
-    wake_read, wake_write = os.pipe()
-    os.set_blocking(wake_write, False)
-    pid = os.fork()
-    if pid == 0:  # the runner
-        code = int(ExitCode.FAILED)
-        try:
-            os.setsid()  # no terminal: Ctrl-C and a closed terminal are the face's alone
-            face.close()
-            os.close(wake_read)
-            _detach_stdio()
-            code = _runner(runner, wake_write)
-        except BaseException:  # noqa: BLE001 - the last word goes to the stderr file
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    runner.close()
-    os.close(wake_write)
-    return ForkedRunner(pid, face, wake_read)
+def runner(sock: int, wake: int) -> int:
+    """The forked runner's life (``early.fork``), given the file descriptors of its end of
+    the socket pair and of the wake pipe's write end; returns its exit code."""
+    return _runner(socket.socket(fileno=sock), wake)
 
 
 def _say_failed(sock: socket.socket, exc: BaseException, *, before: bool) -> None:
@@ -325,13 +291,6 @@ def _exactly(sock: socket.socket, n: int) -> bytes | None:
         chunks.append(chunk)
         left -= len(chunk)
     return b"".join(chunks)
-
-
-def _detach_stdio() -> None:
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    os.close(null)
 
 
 def _stderr_to(path: Path) -> None:

@@ -1,0 +1,128 @@
+"""A run command's runner is forked as the process starts, before the command line is
+read (core/run/early.py). That is a guess from the words: a wrong one must cost
+nothing but a moment of CPU, and leave no process, no file and no garbage collector
+turned off behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from console.core.run import early
+from tests.cli.test_handoff import ended
+from tests.helpers import ROOT, run_cli
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+
+
+@pytest.mark.parametrize(
+    ("argv", "guess"),
+    [
+        (["run", "m", "--yes"], True),
+        (["--database-url", "postgresql://x/y", "rollback", "m"], True),
+        (["recover", "m", "--resume", "--yes"], True),
+        (["recover", "m", "--adopt"], False),
+        (["run", "--help"], False),
+        (["--version"], False),
+        (["status"], False),
+        ([], False),
+        (["plan", "run"], True),  # a migration called "run": a wrong guess, discarded later
+    ],
+)
+def test_the_guess_from_the_words(argv: list[str], guess: bool) -> None:
+    assert early.wanted(argv) is guess
+
+
+@pytest.mark.parametrize(
+    ("command", "resume", "forks"),
+    [
+        ("run", False, True),
+        ("rollback", False, True),
+        ("recover", True, True),
+        ("recover", False, False),
+        ("plan", False, False),
+        (None, False, False),
+    ],
+)
+def test_which_parsed_commands_fork(command: str | None, resume: bool, forks: bool) -> None:
+    assert early.forks(command, resume) is forks
+
+
+DISCARDED = """
+import gc, os, sys, time
+from console.core.run import early
+
+early.start()
+pid = early._waiting[0]
+print(pid, gc.isenabled(), flush=True)
+early.discard()
+print(gc.isenabled(), early.take(), flush=True)
+sys.stdin.readline()  # alive until the test has seen the runner end
+"""
+
+
+async def test_a_discarded_guess_ends_its_runner_while_the_face_lives(tmp_path: Path) -> None:
+    script = tmp_path / "discard.py"
+    script.write_text(DISCARDED)
+    face = subprocess.Popen(  # noqa: ASYNC220 - started once; its lines read in a thread
+        [sys.executable, str(script)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert face.stdout is not None and face.stdin is not None
+        first = (await asyncio.to_thread(face.stdout.readline)).split()
+        runner, collecting_while_loading = int(first[0]), first[1]
+        assert collecting_while_loading == "False"  # off while the face loads
+        after = (await asyncio.to_thread(face.stdout.readline)).split()
+        assert after == ["True", "None"]  # on again, and no runner left to take
+        await ended(runner)  # it read the end of the socket while its face lives on
+        assert face.poll() is None
+        face.stdin.write("\n")
+        face.stdin.flush()
+        await asyncio.to_thread(face.wait, 30)
+    finally:
+        if face.poll() is None:
+            face.kill()
+
+
+def _processes_naming(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker.encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+async def test_a_wrong_guess_leaves_no_process_and_no_file(tmp_path: Path) -> None:
+    # "plan run": a migration called run, which is not there. The entry forks a runner
+    # (the word "run"), the face refuses the command; the runner ends, having done nothing.
+    marker = f"history-{uuid.uuid4().hex}.toml"
+    state = tmp_path / "state"
+    r = run_cli(
+        "--history",
+        str(tmp_path / marker),
+        "plan",
+        "run",
+        cwd=tmp_path,
+        env={"MIGRATION_CONSOLE_STATE_DIR": str(state)},
+    )
+    assert r.code == 2, r.output
+    assert "Traceback" not in r.output
+    for pid in _processes_naming(marker):  # the forked runner bears its face's command line
+        await ended(pid)
+    assert not (tmp_path / marker).exists()
+    assert not state.exists() or not any(state.rglob("*"))
