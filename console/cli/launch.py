@@ -13,7 +13,6 @@ import os
 import select
 import signal
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from console.cli import render
@@ -81,16 +80,12 @@ def question(ctx: Context, handed: Handed, *, resuming: bool) -> str:
 
 
 def hand_over_confirm_follow(
-    ctx: Context,
-    runner: ForkedRunner,
-    handed: Handed,
-    store: HistoryStore,
-    resuming: Callable[[], None] | None = None,
+    ctx: Context, runner: ForkedRunner, handed: Handed, store: HistoryStore
 ) -> int:
     """Hand the plan to the forked runner, hear its checks, ask (unless --yes), say go and
-    follow the run to its end. ``resuming``: the run resumes an interrupted one, whose
-    record this closes once the operator says yes. Until go, the runner ends on its
-    own if this face goes away or says no (``ForkedRunner``)."""
+    follow the run to its end. Until go, the runner ends on its own if this face goes
+    away or says no (``ForkedRunner``). A run that resumes an interrupted one closes
+    that record itself, as it starts (``Handed.closes``)."""
     runner.hand_over(handed)
     # What following needs (asyncio, the events, rich and the lines it prints) loads
     # while the runner connects and checks: this face has nothing else to do then.
@@ -101,12 +96,10 @@ def hand_over_confirm_follow(
     render.console()
 
     runner.verdict()
-    agreed = ctx.yes or confirm(question(ctx, handed, resuming=resuming is not None))
+    agreed = ctx.yes or confirm(question(ctx, handed, resuming=handed.resuming))
     if not agreed:
         render.out.print("Nothing was done.")
         return ExitCode.OK
-    if resuming is not None:
-        resuming()
     early = catch_signals()  # until follow takes over: none may kill the face unheard
     # Everything loaded so far is kept out of later collections, and this process's
     # exit does not walk it (the gc docs' recipe).

@@ -20,6 +20,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from console.db import runlock
+from tests.cli.test_hostile import asked, said_after
 from tests.helpers import (
     MIGRATIONS,
     ROOT,
@@ -218,6 +220,47 @@ async def test_resume_after_the_orphan_ended_skips_done_work(
     assert new["resumes"] == old["run_id"] and new["status"] == "succeeded"
     assert [s["status"] for s in new["statements"][:3]] == ["skipped", "skipped", "succeeded"]
     assert len(await valid(helper)) == 4 and all((await valid(helper)).values())
+
+
+async def test_a_resume_refused_after_yes_leaves_the_interrupted_run_open(
+    db_url: str, helper: asyncpg.Connection, observer: asyncpg.Connection, workdir: Path
+) -> None:
+    # The resumed run is refused after the operator said yes: another run took the
+    # migration's lock while the question was on screen. The interrupted record must not
+    # say it was resumed by a run that never started.
+    await hold_write(helper, "call_costs")
+    face = spawn_cli("run", NAME, "--yes", url=db_url, cwd=workdir)
+    log = await run_log(workdir / "history.toml")
+    await logged(log, "Waiting", number=3)
+    record = runs(workdir)[-1]
+    await kill_everything(face, record)
+    await helper.execute("ROLLBACK")
+    await poll_until(
+        observer,
+        "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = $1",
+        RUN_SESSION,
+    )
+    before = (workdir / "history.toml").read_text()
+    proc, master = await asked(db_url, workdir, "recover", NAME, "--resume")
+    try:
+        assert await runlock.try_acquire(helper, NAME)  # another operator's run, say
+        os.write(master, b"y\n")
+        await asyncio.to_thread(proc.wait, 60)
+        text = said_after(master)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 4, text
+    assert (workdir / "history.toml").read_text() == before  # still open, nothing recorded
+    await runlock.release(helper, NAME)
+    r = await asyncio.to_thread(
+        run_cli, "recover", NAME, "--resume", "--yes", url=db_url, cwd=workdir
+    )
+    assert r.code == 0, r.output
+    old, new = runs(workdir)[-2:]
+    assert old["run_id"] == record["run_id"] and old["resolution"]["run"] == new["run_id"]
+    assert old["finished_at"] == new["started_at"]  # it ended as the run resuming it started
 
 
 async def test_mark_interrupted_with_a_note(

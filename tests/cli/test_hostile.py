@@ -107,13 +107,15 @@ def test_ctrl_c_during_a_hung_dns_lookup_exits_at_once(workdir: Path, tmp_path: 
     assert "Interrupted." in err and "Traceback" not in err
 
 
-async def asked(db_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """`run` on a terminal of its own (a pty: its master end returned), once its question
-    is on screen."""
+async def asked(
+    db_url: str, workdir: Path, *command: str
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`run` (or ``command``) on a terminal of its own (a pty: its master end returned),
+    once its question is on screen."""
     master, slave = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": db_url, "NO_COLOR": "1"}
     proc = subprocess.Popen(  # noqa: ASYNC220 - started once; waited for in a thread
-        [sys.executable, "-m", "console", "run", NAME],
+        [sys.executable, "-m", "console", *(command or ("run", NAME))],
         cwd=workdir,
         env=env,
         stdin=slave,

@@ -121,3 +121,37 @@ def test_railway_context_and_operator() -> None:
 
 def test_redactor_handles_no_secrets() -> None:
     assert Redactor(())("nothing to hide") == "nothing to hide"
+
+
+def test_the_record_a_resumed_run_closes_reaches_the_spawned_runner() -> None:
+    """The TUI's runner gets the interrupted record its run resumes through the same JSON
+    (``recovery.resumed``; the runner writes it as the run starts)."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from console.core.history import RunRecord, StatementRecord
+    from console.core.run.process import _spec, from_spec
+    from console.core.run.request import RunRequest
+
+    started = datetime(2026, 12, 2, 1, 2, 3, tzinfo=UTC)
+    closes = RunRecord(
+        "m",
+        status="interrupted",
+        started_at=started,
+        finished_at=started,
+        statements=[StatementRecord(1, 2, "CREATE INDEX i ON t (a)", "succeeded", 0.5, 1)],
+        error="The runner went away.",
+        invalid_indexes=["i_ccnew"],
+        run_id="old-run",
+        extra={"resolution": {"what": "resumed", "by": "me", "at": started, "run": "new"}},
+    )
+    settings = resolve_connection("postgresql://u:pw@h/db", env={})
+    request = RunRequest(Path("m.sql"), "run", run_id="new", resumes="old-run")
+    for given in (closes, None):
+        spec = json.loads(json.dumps(_spec(settings, request, 7, given)))
+        back_settings, back_request, wake, back = from_spec(spec)
+        assert (back_settings, back_request, wake) == (settings, request, 7)
+        if given is None:
+            assert back is None
+        else:
+            assert back is not None and back.to_toml() == closes.to_toml()

@@ -107,13 +107,9 @@ def _resume(
         resumes=record.run_id,
     )
     request = replace(request, skip=recovery.resume_skips(state))
-
-    def close_old() -> None:
-        recovery.close_as_resumed(store, state, request.operator, request.run_id)
-
     handed = handoff.Handed(
         ctx.settings, request, migration, plan, [], ctx.migrations_dir, resuming=True,
-        ask=not ctx.yes,
+        ask=not ctx.yes, closes=recovery.resumed(state, request.operator, request.run_id),
     )  # fmt: skip
     with early.forked() as runner:
-        return hand_over_confirm_follow(ctx, runner, handed, store, resuming=close_old)
+        return hand_over_confirm_follow(ctx, runner, handed, store)

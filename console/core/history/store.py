@@ -83,10 +83,55 @@ class HistoryStore:
 
     # -- the records -------------------------------------------------------------
 
-    def append_run(self, run: RunRecord) -> None:
+    def append_run(self, run: RunRecord, *, closes: RunRecord | None = None) -> None:
         """Add (or complete) a ``[[runs]]`` record and bring the migration's
         ``[[migrations]]`` row up to date. A person's ``notes`` on that row are never
-        touched: the run's outcome goes to ``result``."""
+        touched: the run's outcome goes to ``result``. ``closes``: the interrupted
+        record this run resumes, ended in the same write (see ``start_run``)."""
+        change, blockwise = self._finishing(run)
+        if closes is None:
+            self._change(change, blockwise)
+        else:
+            self.update(self._closing(closes, change))
+
+    finish_run = append_run
+
+    def start_run(self, run: RunRecord, *, closes: RunRecord | None = None) -> None:
+        """The record of a run that has just started (status "running"), under its run_id;
+        called again as the run goes on, it replaces that record only. ``closes``: the
+        interrupted record this run resumes, ended (``finish_run``) in the same write:
+        history.toml never says a run was resumed by one that did not start."""
+        from console.core.history import document  # and tomlkit: at the first write
+
+        record = run.to_toml()
+
+        def change(doc: TOMLDocument) -> None:
+            document.put_run(doc, record)
+
+        def blockwise(raw: dict[str, Any]) -> list[blocks.Edit] | None:
+            edit = document.run_edit(raw, record)
+            return None if edit is None else [edit]
+
+        if closes is None:
+            self._change(change, blockwise)
+        else:
+            self.update(self._closing(closes, change))
+
+    def _closing(self, closes: RunRecord, then: Change) -> Change:
+        """``closes`` finished, then ``then``: one change of the whole document (two
+        records of one array: the blocks' way takes one element per array)."""
+        finish, _blockwise = self._finishing(closes)
+
+        def change(doc: TOMLDocument) -> None:
+            finish(doc)
+            then(doc)
+
+        return change
+
+    def _finishing(
+        self, run: RunRecord
+    ) -> tuple[Change, Callable[[dict[str, Any]], list[blocks.Edit] | None]]:
+        """``append_run``'s change, on the whole document and on its blocks."""
         from console.core.history import document  # and tomlkit: at the first write
 
         record = run.to_toml()
@@ -129,22 +174,7 @@ class HistoryStore:
             edit = document.run_edit(raw, record)
             return None if edit is None else [edit, row_edit]
 
-        self._change(change, blockwise)
-
-    finish_run = append_run
-
-    def start_run(self, run: RunRecord) -> None:
-        """The record of a run that has just started (status "running"), under its run_id;
-        called again as the run goes on, it replaces that record only."""
-        from console.core.history import document  # and tomlkit: at the first write
-
-        record = run.to_toml()
-
-        def blockwise(raw: dict[str, Any]) -> list[blocks.Edit] | None:
-            edit = document.run_edit(raw, record)
-            return None if edit is None else [edit]
-
-        self._change(lambda doc: document.put_run(doc, record), blockwise)
+        return change, blockwise
 
     def add_action(self, run_id: str | None, action: dict[str, Any]) -> None:
         """An operator's action: with the run it happened in, else in top-level [[actions]]."""

@@ -20,6 +20,7 @@ from console.errors import ConsoleError
 from console.settings import ConnectionSettings
 
 if TYPE_CHECKING:
+    from console.core.history import RunRecord
     from console.core.run.record import HistorySink
 
 Sink = Callable[[ev.Event], None]
@@ -41,6 +42,7 @@ async def execute_run(
     migration: Migration | None = None,
     plan: SectionPlan | None = None,
     gate: Gate | None = None,
+    closes: RunRecord | None = None,
 ) -> ev.RunResult | None:
     """Run it; None when the runner refused to start (a RunRefused event says why) or its
     ``gate`` said not to (NotStarted: no event at all).
@@ -48,7 +50,9 @@ async def execute_run(
     ``migration`` and ``plan``: the file as its face read and planned it (the CLI's forked
     runner never loads the SQL parser); else the runner reads and plans the file itself.
     ``gate``: awaited once the runner holds the run lock and the database passed its
-    checks, before anything runs; a ConsoleError from it refuses the run."""
+    checks, before anything runs; a ConsoleError from it refuses the run.
+    ``closes``: the interrupted record this run resumes, ended with the run's first
+    record (``recovery.resumed``): not at all if the run never starts."""
     if migration is None:
         from console.core.migration_file import parse_migration
 
@@ -66,7 +70,7 @@ async def execute_run(
     )
     history: Callable[[], HistorySink] | None = None
     if request.history_path is not None:
-        history = _history_sink(settings, request, runner)
+        history = _history_sink(settings, request, runner, closes)
     log = EventLog(request.log_path, wake_fd) if request.log_path is not None else None
     recorder = Recorder(history, log, _problem)
     emit = Fanout([recorder, *sinks])
@@ -102,7 +106,10 @@ async def execute_run(
 
 
 def _history_sink(
-    settings: ConnectionSettings, request: RunRequest, runner: MigrationRunner
+    settings: ConnectionSettings,
+    request: RunRequest,
+    runner: MigrationRunner,
+    closes: RunRecord | None,
 ) -> Callable[[], HistorySink]:
     """The run's record, made on the recorder's thread as it starts (with what its
     writes load), while the runner connects."""
@@ -125,6 +132,7 @@ def _history_sink(
             database=settings.display,
             notes=request.notes,
             resumes=request.resumes,
+            closes=closes,
         )
 
     return make

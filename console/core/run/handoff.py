@@ -75,6 +75,7 @@ class Handed:
     migrations_dir: Path
     resuming: bool = False  # the run resumes an interrupted one: that check is not made
     ask: bool = False  # the face asks the operator: nothing is held while it does
+    closes: RunRecord | None = None  # the interrupted record, ended as the run starts
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,7 @@ def _run_handed(sock: socket.socket, wake: int, got: list[Handed]) -> int:
         handed.plan,
         gate,
         lambda r: said.append(Refused(r.message, r.hint, r.exit_code)),
+        handed.closes,
     )
     code = process.runner_main(handed.settings, handed.request, wake, given)
     if said and gate is not None:  # else the face follows the log, which says it

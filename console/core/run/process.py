@@ -41,6 +41,7 @@ from console.errors import ConnectError, ConsoleError, ExitCode
 from console.settings import ConnectionSettings
 
 if TYPE_CHECKING:
+    from console.core.history import RunRecord
     from console.core.run.handoff import Handed
 
 __all__ = [
@@ -58,9 +59,12 @@ __all__ = [
 # -- launching -------------------------------------------------------------------------------
 
 
-def launch(settings: ConnectionSettings, request: RunRequest) -> Launched:
+def launch(
+    settings: ConnectionSettings, request: RunRequest, closes: RunRecord | None = None
+) -> Launched:
     """Start the runner as ``python -m console.core.run``, the request on its stdin (the
-    TUI's way: it has threads, so it never forks; the CLI forks, see ``handoff``)."""
+    TUI's way: it has threads, so it never forks; the CLI forks, see ``handoff``).
+    ``closes``: the interrupted record the run resumes (``recovery.resumed``)."""
     assert request.log_path is not None
     request.log_path.parent.mkdir(parents=True, exist_ok=True)
     request.log_path.touch()
@@ -78,19 +82,28 @@ def launch(settings: ConnectionSettings, request: RunRequest) -> Launched:
         )
     os.close(write)
     assert proc.stdin is not None
-    proc.stdin.write(json.dumps(_spec(settings, request, write)).encode())
+    proc.stdin.write(json.dumps(_spec(settings, request, write, closes)).encode())
     proc.stdin.close()
     return Launched(proc.pid, request.run_id, request.log_path, read, proc)
 
 
-def _spec(settings: ConnectionSettings, request: RunRequest, wake: int) -> dict[str, Any]:
+def _spec(
+    settings: ConnectionSettings, request: RunRequest, wake: int, closes: RunRecord | None
+) -> dict[str, Any]:
     req = asdict(request)
     for key in ("migration_path", "history_path", "log_path"):
         req[key] = None if req[key] is None else str(req[key])
-    return {"settings": asdict(settings), "request": req, "wake_fd": wake}
+    spec = {"settings": asdict(settings), "request": req, "wake_fd": wake}
+    if closes is not None:  # as history.toml holds it (datetimes are not JSON)
+        import tomlkit
+
+        spec["closes"] = tomlkit.dumps({"runs": [closes.to_toml()]})
+    return spec
 
 
-def from_spec(spec: dict[str, Any]) -> tuple[ConnectionSettings, RunRequest, int | None]:
+def from_spec(
+    spec: dict[str, Any],
+) -> tuple[ConnectionSettings, RunRequest, int | None, RunRecord | None]:
     s = spec["settings"]
     settings = ConnectionSettings(**{**s, "secrets": tuple(s.get("secrets", ()))})
     r = dict(spec["request"])
@@ -98,7 +111,14 @@ def from_spec(spec: dict[str, Any]) -> tuple[ConnectionSettings, RunRequest, int
     for key in ("migration_path", "history_path", "log_path"):
         r[key] = None if r[key] is None else Path(r[key])
     r["skip"] = tuple(r.get("skip", ()))
-    return settings, RunRequest(**r), spec.get("wake_fd")
+    closes = None
+    if spec.get("closes"):
+        import tomllib
+
+        from console.core.history.schema import parse
+
+        closes = parse(tomllib.loads(spec["closes"]), "the runner's request").runs[0]
+    return settings, RunRequest(**r), spec.get("wake_fd"), closes
 
 
 # -- the runner's own main -------------------------------------------------------------------
@@ -107,13 +127,14 @@ def from_spec(spec: dict[str, Any]) -> tuple[ConnectionSettings, RunRequest, int
 @dataclass(frozen=True)
 class Given:
     """What a forked runner's face gave it besides the request (``handoff``):
-    ``migration``, ``plan`` and ``gate`` as ``execute_run`` takes them; ``refused``
-    hears why the runner refused to start, if it did."""
+    ``migration``, ``plan``, ``gate`` and ``closes`` as ``execute_run`` takes them;
+    ``refused`` hears why the runner refused to start, if it did."""
 
     migration: Migration | None = None
     plan: SectionPlan | None = None
     gate: Gate | None = None
     refused: Callable[[ev.RunRefused], None] | None = None
+    closes: RunRecord | None = None  # the interrupted record the run resumes
 
 
 def runner_main(
@@ -210,6 +231,7 @@ async def _run(
         migration=given.migration,
         plan=given.plan,
         gate=given.gate,
+        closes=given.closes,
     )
     if result is not None:
         return exit_code(result.status)

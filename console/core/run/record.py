@@ -5,7 +5,9 @@ log), after each statement that commits on its own, and at the end; a killed run
 leaves a record of exactly what took effect. Statements of a transactional section
 take effect together at COMMIT, so their record is written then. If history.toml
 cannot be written at the end, the record goes to a fallback file next to the event
-log, and the run's outcome stays what it was.
+log, and the run's outcome stays what it was. A run that resumes an interrupted one
+ends that record in the same write as its own first one: history.toml never says a
+run was resumed by one that never started.
 
 The ``Recorder`` (``sinks``) makes it on its own thread, at its first write.
 """
@@ -35,6 +37,7 @@ class HistorySink:
         database: str,
         notes: str = "",
         resumes: str = "",
+        closes: RunRecord | None = None,
     ):
         self.store = store
         self.operator = operator
@@ -42,6 +45,9 @@ class HistorySink:
         self.database = database
         self.notes = notes
         self.resumes = resumes
+        # The interrupted record this run resumes, ended with this run's first record
+        # that reaches history.toml (``recovery.resumed``).
+        self._closes = closes
         self.fallback: Path | None = None
         self._statements = {
             s.number: StatementRecord(s.number, s.line, s.sql, Outcome.NOT_RUN, None, 0)
@@ -102,6 +108,11 @@ class HistorySink:
             log=e.log,
             extra={"resumes": self.resumes} if self.resumes else {},
         )
+        if self._closes is not None:  # it ended as this run started
+            self._closes.finished_at = e.started_at
+            resolution = self._closes.extra.get("resolution")
+            if isinstance(resolution, dict):
+                resolution["at"] = e.started_at.replace(microsecond=0)
         self._dirty = True
 
     def _set(self, number: int, **changes: object) -> None:
@@ -112,7 +123,8 @@ class HistorySink:
     def _write(self) -> None:
         assert self._record is not None
         self._record.statements = list(self._statements.values())
-        self.store.start_run(self._record)  # replaces the record with this run_id
+        self.store.start_run(self._record, closes=self._closes)  # replaces this run_id's
+        self._closes = None
 
     def _finished(self, result: ev.RunResult) -> None:
         assert self._record is not None
@@ -130,12 +142,14 @@ class HistorySink:
         record.host, record.log = self._record.host, self._record.log
         record.extra.update(self._record.extra)
         try:
-            self.store.finish_run(record)
+            self.store.finish_run(record, closes=self._closes)
+            self._closes = None
         except ConsoleError:
             import tomlkit
 
             self.fallback = _fallback_path(self._record.log, self.store.path)
-            text = tomlkit.dumps({"runs": [record.to_toml()]})
+            closed = [self._closes.to_toml()] if self._closes is not None else []
+            text = tomlkit.dumps({"runs": [*closed, record.to_toml()]})
             self.fallback.write_text(text, encoding="utf-8")
             raise
 

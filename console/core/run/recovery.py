@@ -272,6 +272,12 @@ def mark(store: HistoryStore, state: RunState, by: str, note: str) -> RunRecord:
 
 def _close(store: HistoryStore, state: RunState, what: str, by: str, **more: Any) -> RunRecord:
     """The interrupted record ends: status, what the database showed, who resolved it how."""
+    record = _closed(state, what, by, **more)
+    store.finish_run(record)
+    return record
+
+
+def _closed(state: RunState, what: str, by: str, **more: Any) -> RunRecord:
     record = state.record
     record.status = Outcome.INTERRUPTED
     record.finished_at = datetime.now(UTC)
@@ -279,7 +285,6 @@ def _close(store: HistoryStore, state: RunState, what: str, by: str, **more: Any
     record.error = _interrupted_text(state, state.statement, None)
     record.invalid_indexes = state.invalid
     _resolve(record, what, by, **more)
-    store.finish_run(record)
     return record
 
 
@@ -298,9 +303,12 @@ def resume_skips(state: RunState) -> tuple[int, ...]:
     return tuple(s.number for s in state.record.statements if s.status in DONE_OUTCOMES)
 
 
-def close_as_resumed(store: HistoryStore, state: RunState, by: str, new_run_id: str) -> None:
-    """The interrupted record ends, resolved by the run that resumes it."""
-    _close(store, state, "resumed", by, run=new_run_id)
+def resumed(state: RunState, by: str, new_run_id: str) -> RunRecord:
+    """The interrupted record as it ends, resolved by the run that resumes it: written by
+    that run's runner in the same write as its own first record (``HistorySink``), never
+    before. A run refused or lost before it started resumes nothing, and the interrupted
+    record stays open for the next ``recover``."""
+    return _closed(state, "resumed", by, run=new_run_id)
 
 
 def _interrupted_text(state: RunState, number: int | None, outcome: str | None) -> str:

@@ -41,19 +41,21 @@ class RunsService(OverviewService):
         resume: recovery.RunState | None = None,
     ) -> Launched:
         """Start the runner process (it asks this face, through the database, what to do
-        after --max-wait). ``resume``: skip what the interrupted run did, and close it."""
+        after --max-wait). ``resume``: skip what the interrupted run did; the runner
+        closes its record as the run starts."""
         self._refuse_read_only()
         request = request_for(
             self.migration(name), action, self.store.path, options=options or RunOptions(),
             operator=self.operator, environment=dict(self.environment), notes=notes,
             on_max_wait=ASK,
         )  # fmt: skip
+        closes = None
         if resume is not None:
             request = replace(
                 request, skip=recovery.resume_skips(resume), resumes=resume.record.run_id
             )
-            recovery.close_as_resumed(self.store, resume, self.operator, request.run_id)
-        return process.launch(self.settings, request)
+            closes = recovery.resumed(resume, self.operator, request.run_id)
+        return process.launch(self.settings, request, closes)
 
     async def open_runs(self) -> list[recovery.RunState]:
         """Runs recorded as running: in progress (here or elsewhere) or interrupted."""
