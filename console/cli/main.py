@@ -100,8 +100,32 @@ def leave_now(code: int) -> NoReturn:
 
 def entry() -> None:
     """The program: a run's runner is forked before anything else loads (``early``)."""
+    hide_secrets_from_ps(sys.orig_argv)
     from console.core.run import early
 
     if early.wanted(sys.argv[1:]):
         early.start()
     sys.exit(main())
+
+
+def hide_secrets_from_ps(argv: list[str]) -> None:
+    """A password given on the command line (``--database-url``) is in the process's
+    command line, which every user of the machine can read (``ps``, /proc/PID/cmdline).
+    The process title becomes the same command line with the secrets masked, before a
+    runner is forked (it inherits the title). It showed from the program's start until
+    here, some tens of milliseconds: DATABASE_URL, PGPASSWORD or ~/.pgpass never do."""
+    if not any("://" in a or "password" in a.lower() for a in argv):
+        return
+    from console.connection import MASK, secrets_of
+
+    shown, hidden = [], False
+    for arg in argv:
+        for secret in secrets_of(arg) if "://" in arg or "password" in arg.lower() else ():
+            arg, hidden = arg.replace(secret, MASK), True
+        shown.append(arg)
+    if hidden:
+        import shlex
+
+        from setproctitle import setproctitle
+
+        setproctitle(shlex.join(shown))

@@ -244,3 +244,36 @@ def test_a_runner_that_cannot_start_says_why(workdir: Path, tmp_path: Path) -> N
     )
     assert "Traceback" not in r.output and "Sekr1t" not in r.output
     assert (workdir / "history.toml").read_text() == (ROOT / "history.toml").read_text()
+
+
+async def test_a_password_on_the_command_line_is_masked_in_ps(
+    workdir: Path, tmp_path: Path
+) -> None:
+    # The runner's host name lookup hangs, so the face and its runner stay alive for the
+    # look at their command lines (/proc/PID/cmdline, what `ps` shows every user).
+    hook, entered = slow_dns_hook(tmp_path)
+    url = f"postgresql://u:Sekr1t-pw@{SLOW_HOST}:5432/x"
+    face = subprocess.Popen(  # noqa: ASYNC220 - started once; waited for in a thread
+        [sys.executable, "-m", "console", "--database-url", url, "run", NAME, "--yes"],
+        cwd=workdir,
+        env={**os.environ, "PYTHONPATH": f"{hook}:{ROOT}"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        end = time.monotonic() + 60
+        while not entered.exists():  # the runner is connecting (and will hang for 2 min)
+            assert time.monotonic() < end and face.poll() is None, "the runner never connected"
+            await asyncio.sleep(0.02)
+        runners = children(face.pid)
+        assert len(runners) == 1
+        for pid in (face.pid, *runners):
+            shown = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+            assert "Sekr1t" not in shown, shown
+            assert f"postgresql://u:***@{SLOW_HOST}:5432/x" in shown and NAME in shown
+    finally:
+        for pid in children(face.pid):
+            os.kill(pid, signal.SIGKILL)
+        face.kill()
+        await asyncio.to_thread(face.communicate, timeout=30)
