@@ -19,6 +19,7 @@ from lock_policy.ways import (
     Sample,
     history_with_runs,
     measure_cli,
+    measure_floor,
     measure_forked,
     measure_inprocess,
     measure_python,
@@ -77,6 +78,7 @@ def bench_runner_cost(
         folders[NEW] = run_folder(tiny, "cli-new", source)
         new_imports = run_imports(ROOT)
         ways["python -c pass"] = lambda: measure_python("pass", tiny)
+        ways["floor: asyncpg, 3 sessions"] = lambda: measure_floor(url, tiny)
         ways["imports, this checkout"] = lambda: measure_python(f"import {new_imports}", tiny)
         ways["CLI, this checkout"] = lambda: measure_cli(folders[NEW], ROOT, url, history)
         if old is not None:
@@ -142,8 +144,10 @@ def bench_runner_cost(
         "CLI records it;\n"
         "  imports: "
         "`python -c 'import console.cli.main, ...'`\n  (every module a run loads, in its "
-        "face or its runner); python -c pass: the interpreter alone; "
-        "p95 is the nearest rank (with 20 runs or fewer: the largest)"
+        "face or its runner); python -c pass: the interpreter alone;\n  floor: a script that "
+        "forks, loads asyncio and asyncpg, opens three sessions (two at once), takes an "
+        "advisory lock and runs the\n  statement, with nothing of the console's "
+        "(ways.FLOOR); p95 is the nearest rank (with 20 runs or fewer: the largest)"
     )
 
     def median_of(way: str, attr: str = "total_s") -> float:
@@ -158,7 +162,10 @@ def bench_runner_cost(
     )
     if cli:
         base = median_of("python -c pass")
-        fixed = {"this checkout": median_of("CLI, this checkout") - base}
+        fixed = {
+            "the floor": median_of("floor: asyncpg, 3 sessions") - base,
+            "this checkout": median_of("CLI, this checkout") - base,
+        }
         if old is not None:
             fixed[against] = median_of(f"CLI, {against}") - base
         print(

@@ -135,6 +135,36 @@ def measure_python(code: str, cwd: Path, pythonpath: Path = ROOT) -> Sample:
     return Sample(took)
 
 
+# What a run of the tiny migration cannot do without, in Python, with nothing of the
+# console's: fork first; the child loads asyncio and asyncpg, opens two sessions at once
+# (the monitor's, the run lock's), takes an advisory lock, opens the migration's session,
+# runs the statement, closes all three; the parent waits for it.
+FLOOR = """
+import os
+pid = os.fork()
+if pid == 0:
+    import asyncio, asyncpg
+    async def main(url):
+        monitor, lock = await asyncio.gather(asyncpg.connect(url), asyncpg.connect(url))
+        await lock.fetchval("SELECT pg_try_advisory_lock(1, 2)")
+        run = await asyncpg.connect(url)
+        await run.execute("ANALYZE users")
+        await asyncio.gather(monitor.close(), lock.close(), run.close())
+    asyncio.run(main(os.environ["FLOOR_URL"]))
+    os._exit(0)
+os.waitpid(pid, 0)
+"""
+
+
+def measure_floor(url: str, cwd: Path) -> Sample:
+    """``FLOOR`` as ``python -c``: the least a CLI in Python with asyncpg can take."""
+    env = {**cli_env(url, ROOT, cwd / "state"), "FLOOR_URL": url}
+    took, proc = run_timed([sys.executable, "-c", FLOOR], TINY_TIMEOUT_S, cwd=cwd, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the floor failed: {proc.stderr[-500:]}")
+    return Sample(took)
+
+
 def history_with_runs(path: Path, runs: int) -> None:
     """A history.toml with ``runs`` earlier runs of another migration, as the store writes
     them (each started, then finished), and the shipped file's header and row."""
