@@ -1,17 +1,15 @@
-"""The TUI's side of runs: start, follow, cancel, answer, quit during a run, recover.
+"""The TUI's side of runs: start, follow, cancel, answer, quit during a run.
 
 A run is carried out by a runner process (``console.core.run.process``); the TUI
 launches it and follows its event log into the Run panel. Quitting can leave it
 running: reopening the console (or ``migration-console attach``) follows it
-again. A run found at start is followed from its log on this machine, or from
-the database when it runs elsewhere; an interrupted one is offered to the
-operator to adopt, resume or mark.
+again. Runs found as the console starts are ``found_runs``'s: followed, or, when
+interrupted, offered to the operator to adopt, resume or mark.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from console.core.durations import duration
@@ -22,6 +20,8 @@ from console.core.words import Outcome
 from console.errors import ConsoleError
 from console.glyphs import G
 from console.lazy import lazy
+from console.tui import found_runs
+from console.tui.active_run import ActiveRun
 from console.tui.dialogs.choice import Choice, ChoiceModal
 from console.tui.dialogs.confirm import ConfirmModal
 from console.tui.widgets.blockers import BlockersPanel
@@ -40,23 +40,6 @@ else:
     ev = lazy("console.core.events")  # its 24 dataclasses: after the first frame
     control = lazy("console.core.run.control")
     recovery = lazy("console.core.run.recovery")
-
-
-@dataclass
-class ActiveRun:
-    """The run this console follows (launched here, or found running)."""
-
-    migration: str
-    action: str
-    run_id: str
-    runner_pid: int | None
-    host: str
-    log: str = ""
-    remote: bool = False  # followed from the database: its runner is on another machine
-    pid: int | None = None  # its migration session, once started
-    runner_started: int | None = None  # when its runner process started (from RunStarted)
-    pause_blockers: tuple[int, ...] = ()  # who blocked the last attempt, during a retry pause
-    asking: ev.MaxWaitReached | None = None  # a question of the runner not yet overtaken
 
 
 class RunController:
@@ -95,7 +78,10 @@ class RunController:
         if self.service.read_only:
             return
         self.app.run_worker(
-            self.check_at_start(), group="runs-check", exclusive=True, exit_on_error=False
+            found_runs.check_at_start(self),
+            group="runs-check",
+            exclusive=True,
+            exit_on_error=False,
         )
 
     def ask(self, e: ev.MaxWaitReached) -> None:
@@ -224,63 +210,6 @@ class RunController:
         elif isinstance(e, ev.RetryNow | ev.StatementStarted | ev.RunFinished):
             run.pause_blockers = ()
 
-    async def check_at_start(self) -> None:
-        """A run recorded as running: follow it (here, or from the database), or, if its
-        runner went away, offer to adopt, resume or mark it."""
-        try:
-            states = await self.service.open_runs()
-        except ConsoleError as exc:
-            self.app.report(exc)
-            return
-        for state in states:
-            r = state.record
-            if state.in_progress and self.active is None:
-                remote = r.host not in ("", this_host())
-                run = ActiveRun(
-                    r.migration, r.action, r.run_id, r.runner_pid, r.host, r.log, remote
-                )
-                self.app.notify(f"{r.action} {r.migration} is in progress: following it.")
-                events = (
-                    self.service.follow_remote(r.migration, r.action)
-                    if remote
-                    else control.follow_record(r)
-                )
-                self.follow_in_worker(run, events)
-            elif state.interrupted:
-                await self.recover(state)
-
-    async def recover(self, state: recovery.RunState) -> None:
-        choices = [
-            Choice("a", "Adopt: wait for its orphaned statement and record the outcome", "adopt"),
-            Choice("m", "Mark it interrupted, with the note above", "mark"),
-        ]
-        if state.orphan is None:
-            choices.insert(1, Choice("r", "Resume: run the rest (asks first)", "resume"))
-        answer = await self.app.push_screen_wait(
-            ChoiceModal(
-                f"Interrupted: {state.record.action} {state.record.migration}",
-                "\n".join(state.describe()[:-1]),
-                choices,
-                note="note for the record (mark)",
-            )
-        )
-        if answer is None:
-            return
-        try:
-            if answer.value == "mark":
-                self.service.mark_interrupted(state, answer.note)
-                self.app.notify(f"Recorded {state.record.migration}'s run as interrupted.")
-                self.show_changes(state.record.migration)
-            elif answer.value == "resume":
-                await self.start(state.record.migration, state.record.action, resume=state)
-            else:
-                r = state.record
-                run = ActiveRun(r.migration, r.action, r.run_id, r.runner_pid, r.host, r.log)
-                self.app.action_show_tab("run")
-                await self.follow(run, _after(control.replay(r), self.service.adopt(state)))
-        except ConsoleError as exc:
-            self.app.report(exc)
-
     # -- talking to the run ---------------------------------------------------------------
 
     async def cancel(self) -> None:
@@ -376,11 +305,3 @@ def _confirm_run(
         name, action, app.service.settings.display, plan.section, skip, resuming=bool(resume)
     )
     return ConfirmModal(c.title, c.body, c.verb)
-
-
-async def _after(first: list[ev.Event], then: AsyncIterator[ev.Event]) -> AsyncIterator[ev.Event]:
-    """The interrupted run's log so far, then what adopting it finds."""
-    for e in first:
-        yield e
-    async for e in then:
-        yield e

@@ -15,7 +15,7 @@ from textual.widgets import OptionList
 from console.core.run import RunOptions
 from console.tui.dialogs.choice import ChoiceModal
 from console.tui.widgets.run_log import RunPanel
-from tests.helpers import ROOT, hold_write, logged, run_log, spawn_cli
+from tests.helpers import ROOT, RUN_SESSION, hold_write, logged, poll_until, run_log, spawn_cli
 from tests.ui.harness import loaded, make_app, press_and_confirm, until
 
 NAME = "add_composite_indexes_20251123"
@@ -137,6 +137,41 @@ async def test_an_interrupted_run_is_offered_for_recovery_at_start(
     assert record["resolution"]["what"] == "marked interrupted"
     assert record["resolution"]["note"] == "runner killed by the OOM killer"
     assert record["resolution"]["by"] == "tester@ci"
+
+
+async def test_an_interrupted_run_resumed_at_start_is_closed_by_the_run_that_resumes_it(
+    db_url: str, helper: asyncpg.Connection, observer: asyncpg.Connection, tmp_path: Path
+) -> None:
+    history = tmp_path / "history.toml"
+    shutil.copy(ROOT / "history.toml", history)
+    await hold_write(helper, "call_costs")  # statement 3 waits; 1 and 2 are done
+    face = spawn_cli("run", NAME, "--yes", url=db_url, cwd=ROOT, history=history)
+    log = await run_log(history)
+    await logged(log, "Waiting", number=3)
+    old = runs(history)[-1]
+    face.kill()
+    os.kill(old["runner_pid"], signal.SIGKILL)
+    await asyncio.to_thread(face.wait, timeout=30)
+    await helper.execute("ROLLBACK")  # the orphaned build finishes and its session ends
+    await poll_until(
+        observer,
+        "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = $1",
+        RUN_SESSION,
+    )
+    app = make_app(db_url, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(lambda: isinstance(app.screen, ChoiceModal))
+        await until(lambda: isinstance(app.screen.focused, OptionList))  # mounted
+        await press_and_confirm(pilot, "r")  # resume, then yes to the run's question
+        await until(lambda: len(runs(history)) > 1 and runs(history)[-1]["status"] == "succeeded")
+        await app.runs.wait()
+    closed, new = runs(history)[-2:]
+    assert closed["run_id"] == old["run_id"] and closed["status"] == "interrupted"
+    assert closed["resolution"]["what"] == "resumed"
+    assert closed["resolution"]["run"] == new["run_id"]
+    assert closed["finished_at"] == new["started_at"]  # closed by the runner as it started
+    assert new["resumes"] == old["run_id"]
+    assert [s["status"] for s in new["statements"][:3]] == ["skipped", "skipped", "succeeded"]
 
 
 async def test_a_run_on_another_machine_is_followed_from_the_database(

@@ -34,7 +34,7 @@ from console.tui.widgets.table_sync import sync_rows
 if TYPE_CHECKING:
     from console.core import waits
     from console.core.service import Session, WaitReport
-    from console.tui.run_controller import ActiveRun
+    from console.tui.active_run import ActiveRun
 else:
     waits = lazy("console.core.waits")
 
