@@ -95,10 +95,19 @@ def relations(node: ast.Node | None) -> list[str]:
     """Relations a query reads or writes, in order of appearance, without CTE names."""
     if node is None:
         return []
-    wanted = ReferencedRelations()(node)
-    found = [n for n in walk(node) if isinstance(n, ast.RangeVar)]
+    found: list[ast.RangeVar] = []
+    ctes = False
+    for n in walk(node):
+        if isinstance(n, ast.RangeVar):
+            found.append(n)
+        elif isinstance(n, ast.WithClause):
+            ctes = True
     found.sort(key=lambda rv: rv.location if rv.location is not None else -1)
-    return [name for name in map(relation_name, found) if name in wanted]
+    names = [relation_name(rv) for rv in found]
+    if not ctes:  # every relation named is one (a 5 MiB INSERT: one walk, not two)
+        return names
+    wanted = ReferencedRelations()(node)  # a CTE's name is not a relation, in its scope
+    return [name for name in names if name in wanted]
 
 
 def referenced_tables(node: ast.Node) -> list[str]:

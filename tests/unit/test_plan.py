@@ -84,6 +84,8 @@ def section(sql: str, transaction: bool = True) -> Section:
         ("DELETE FROM t WHERE a = 1", "DELETE", ("t",), RX, True),
         ("SELECT * FROM t JOIN s.u ON true", "SELECT", ("t", "s.u"), AS, True),
         ("WITH c AS (SELECT * FROM t) SELECT * FROM c", "SELECT", ("t",), AS, True),
+        ("WITH u AS (SELECT 1 AS a) INSERT INTO t SELECT a FROM u", "INSERT", ("t",), RX, True),
+        ("INSERT INTO t (a) VALUES (1), ((SELECT max(a) FROM u))", "INSERT", ("t", "u"), RX, True),
         ("SELECT * FROM t FOR UPDATE", "SELECT", ("t",), RS, True),
         ("SELECT 1", "SELECT", (), None, True),
         ("DO $$ BEGIN PERFORM 1; END $$", "DO", (), None, True),
