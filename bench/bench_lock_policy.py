@@ -61,7 +61,7 @@ from lock_policy.consoles import (
 from lock_policy.old_snapshot import STEP_TIMEOUT_S, bench_old_snapshot
 from lock_policy.runner_cost import bench_runner_cost
 
-from console.core.run.process import STATE_ENV
+from console.core.run.request import STATE_ENV
 
 
 def main(argv: Sequence[str] | None = None) -> int:

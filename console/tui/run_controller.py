@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from console.core import events as ev
     from console.core.model import MigrationPlan
     from console.core.run import control, recovery
-    from console.core.run.process import Launched
+    from console.core.run.tail import Launched
     from console.core.service import ConsoleService
     from console.tui.app import MigrationConsoleApp
 else:

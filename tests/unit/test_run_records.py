@@ -10,7 +10,7 @@ from pathlib import Path
 
 from console.core import events as ev
 from console.core.history import HistoryStore, RunRecord, StatementRecord
-from console.core.run.process import follow
+from console.core.run.tail import follow
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 STARTED = ev.RunStarted("m", "run", "up", 1, False, "why", "db", 9, NOW, "r1", 99, "h", "/l")

@@ -1,6 +1,6 @@
 """The runner process: a run that outlives the terminal and the face that started it.
 
-A face launches the runner (``launch``) and follows its event log (``follow``).
+A face launches the runner (``launch``) and follows its event log (``tail.follow``).
 The runner is its own session leader, with no terminal and its output going
 nowhere, so neither a closed terminal (SIGHUP), a closed pipe, Ctrl-C in the
 terminal nor the face quitting stops it. SIGINT and SIGTERM sent to the runner
@@ -33,10 +33,9 @@ from console.core import events as ev
 from console.core.model import Migration, SectionPlan
 from console.core.run.execute import Gate, execute_run
 from console.core.run.options import RunOptions
-from console.core.run.pids import runner_alive, this_host
-from console.core.run.request import STATE_ENV, RunRequest, exit_code, log_path_for, state_dir
+from console.core.run.request import RunRequest, exit_code
 from console.core.run.runner import MigrationRunner
-from console.core.run.tail import Launched, follow
+from console.core.run.tail import Launched
 from console.errors import ConnectError, ConsoleError, ExitCode
 from console.settings import ConnectionSettings
 
@@ -44,16 +43,7 @@ if TYPE_CHECKING:
     from console.core.history import RunRecord
     from console.core.run.handoff import Handed
 
-__all__ = [
-    "STATE_ENV",
-    "Launched",
-    "follow",
-    "launch",
-    "log_path_for",
-    "runner_alive",
-    "state_dir",
-    "this_host",
-]
+__all__ = ["Given", "check_only", "checks_passed", "from_spec", "launch", "runner_main"]
 
 
 # -- launching -------------------------------------------------------------------------------

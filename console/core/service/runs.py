@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import asyncpg
 
     from console.core import events as ev
-    from console.core.run.process import Launched
+    from console.core.run.tail import Launched
 
 
 class RunsService(OverviewService):
