@@ -208,3 +208,24 @@ def test_a_file_changed_by_someone_else_is_read_again(tmp_path: Path) -> None:
     store.finish_run(record(0, "m0", "succeeded"))
     runs = {r.run_id: r.status for r in HistoryStore(path).load().runs}
     assert runs == {"run-0": "succeeded", "run-1": "running"}
+
+
+def test_a_changed_row_of_the_wrong_shape_is_refused_and_nothing_written(tmp_path: Path) -> None:
+    # The blocks' way checks the shape of the rows it changed (the others were checked
+    # when read): a run whose statements became a string is refused, the file untouched.
+    path = tmp_path / "history.toml"
+    store = HistoryStore(path)
+    store.start_run(record(1, "m1", "running"))
+    store.start_run(record(2, "m2", "running"))
+    before = path.read_text()
+    store = HistoryStore(path)
+
+    def bad(doc: Any) -> None:
+        doc["runs"][0]["statements"] = "not a list of tables"
+
+    def blockwise(raw: dict[str, Any]) -> list[blocks.Edit]:
+        return [("runs", 0, bad)]
+
+    with pytest.raises(store_mod.HistoryError, match="statements"):
+        store._change(bad, blockwise)
+    assert path.read_text() == before

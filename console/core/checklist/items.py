@@ -13,10 +13,11 @@ bring its own list in a sidecar file next to it, ``migrations/<stem>.checklist.t
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import tomli
 
 from console.errors import BadInput
 
@@ -74,8 +75,8 @@ def load_checklist(migration_path: Path) -> list[ItemDef]:
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path} cannot be read: {exc}.") from None
     try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        raw = tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
         raise BadInput(f"{path} is not valid TOML: {exc}.", "Fix the checklist file.") from None
     return parse_checklist(raw, path)
 

@@ -18,10 +18,11 @@ otherwise makes the change on the whole document instead.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import tomli
 
 if TYPE_CHECKING:
     from tomlkit.toml_document import TOMLDocument
@@ -98,10 +99,12 @@ Edit = tuple[str, int, Change]  # the array, the index of the element in it, the
 
 @dataclass
 class Spliced:
-    """The new text, and what its content must read back as."""
+    """The new text, what its content must read back as, and the array elements that
+    changed (each array's new elements in the blocks edited)."""
 
     text: str
     expected: dict[str, Any]
+    changed: dict[str, list[Any]]
 
 
 def elements(blocks: list[Block], key: str) -> list[Block]:
@@ -110,14 +113,14 @@ def elements(blocks: list[Block], key: str) -> list[Block]:
 
 def edit_element(text: str, block: Block, edit: Change) -> tuple[str, list[Any]]:
     """``edit`` applied to the document made of ``block`` alone: its new text, and the
-    array elements that text holds read alone (as tomllib reads them)."""
+    array elements that text holds read alone (as tomli reads them)."""
     import tomlkit  # loaded by the first write (a run's recorder thread), not before
 
     mini = tomlkit.parse(text[block.start : block.end])
     edit(mini)
     new = tomlkit.dumps(mini)
     assert block.key is not None
-    alone = tomllib.loads(new)
+    alone = tomli.loads(new)
     if set(alone) != {block.key} or not isinstance(alone[block.key], list):
         raise ValueError("the block holds more than its array's elements")
     return new, alone[block.key]
@@ -128,6 +131,7 @@ def splice(text: str, raw: dict[str, Any], edits: list[Edit]) -> Spliced | None:
     None when the blocks do not match the content (then the whole document is the way)."""
     blocks = split(text)
     expected = dict(raw)
+    changed: dict[str, list[Any]] = {}
     replaced: list[tuple[Block, str]] = []
     if len({key for key, _, _ in edits}) != len(edits):
         return None  # one element per array: the indexes stay those of raw
@@ -145,8 +149,9 @@ def splice(text: str, raw: dict[str, Any], edits: list[Edit]) -> Spliced | None:
             return None
         current = expected[key]
         expected[key] = [*current[:index], *plain, *current[index + 1 :]]
+        changed[key] = plain
         replaced.append((block, new))
     out = text
     for block, new in sorted(replaced, key=lambda r: r[0].start, reverse=True):
         out = out[: block.start] + new + out[block.end :]
-    return Spliced(out, expected)
+    return Spliced(out, expected, changed)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import tomli
 
 from console.core.history import atomic, blocks
 from console.core.history.blocks import Change
@@ -70,8 +71,8 @@ class HistoryStore:
         if not text and not self.path.exists():
             return "", {}
         try:
-            raw = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
+            raw = tomli.loads(text)
+        except tomli.TOMLDecodeError as exc:
             m = re.search(r"line (\d+), column (\d+)", str(exc))
             where = f" (line {m.group(1)}, column {m.group(2)})" if m else ""
             raise HistoryError(
@@ -253,8 +254,8 @@ class HistoryStore:
                 self._remember(text, doc)
                 return  # nothing changed: leave the file alone
             try:
-                back = tomllib.loads(new)
-            except tomllib.TOMLDecodeError as exc:
+                back = tomli.loads(new)
+            except tomli.TOMLDecodeError as exc:
                 raise HistoryError(f"{self.path}: a change would not read back ({exc}).") from None
             parse(back, str(self.path))
             atomic.write_atomically(self.path, new.encode("utf-8"))
@@ -279,12 +280,14 @@ class HistoryStore:
         if spliced.text == text:
             return True  # nothing changed: leave the file alone
         try:
-            back = tomllib.loads(spliced.text)
-        except tomllib.TOMLDecodeError:
+            back = tomli.loads(spliced.text)
+        except tomli.TOMLDecodeError:
             return False
         if back != spliced.expected:
             return False
-        parse(back, str(self.path))  # the shape, as every write checks it
+        # The shape, as every write checks it: of the rows that changed. The others are
+        # the content this store read (or wrote) and checked, unchanged.
+        parse(spliced.changed, str(self.path))
         self._last = None
         atomic.write_atomically(self.path, spliced.text.encode("utf-8"))
         self._seen = (spliced.text, back)

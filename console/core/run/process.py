@@ -103,11 +103,11 @@ def from_spec(
     r["skip"] = tuple(r.get("skip", ()))
     closes = None
     if spec.get("closes"):
-        import tomllib
+        import tomli
 
         from console.core.history.schema import parse
 
-        closes = parse(tomllib.loads(spec["closes"]), "the runner's request").runs[0]
+        closes = parse(tomli.loads(spec["closes"]), "the runner's request").runs[0]
     return settings, RunRequest(**r), spec.get("wake_fd"), closes
 
 
