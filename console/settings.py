@@ -125,15 +125,21 @@ def resolve_connection(
 
 def railway_context(env: Mapping[str, str] | None = None) -> dict[str, str]:
     env = os.environ if env is None else env
-    return {key: env[var] for key, var in RAILWAY_VARS.items() if env.get(var)}
+    return {key: as_text(env[var]) for key, var in RAILWAY_VARS.items() if env.get(var)}
 
 
 def default_operator(env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     if env.get("MIGRATION_CONSOLE_OPERATOR"):
-        return env["MIGRATION_CONSOLE_OPERATOR"]
+        return as_text(env["MIGRATION_CONSOLE_OPERATOR"])
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = "unknown"
-    return f"{user}@{socket.gethostname()}"
+    return as_text(f"{user}@{socket.gethostname()}")
+
+
+def as_text(value: str) -> str:
+    """A label from the environment as text history.toml can hold: a byte that is not
+    UTF-8 (an environment variable may hold any) becomes U+FFFD."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

@@ -26,7 +26,24 @@ MAX_ROWS = 100_000_000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def _text(text: str, what: str) -> str:
+    """Text that can be written to history.toml: no byte the system could not decode as
+    UTF-8 (a command line may hold any bytes; they arrive as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(
+            f"{what} holds bytes that are not UTF-8 text (a stray character?)"
+        ) from None
+    return text
+
+
+def note(text: str) -> str:
+    return _text(text, "a note")
+
+
 def _checked_text(text: str, what: str, longest: int) -> str:
+    _text(text, what)
     if _CONTROL.search(text):
         raise argparse.ArgumentTypeError(f"{what} must not contain control characters")
     if not text.strip():
@@ -149,7 +166,7 @@ def _timing_options(p: argparse.ArgumentParser) -> None:
         help="how long a concurrent statement may wait for other transactions before the run "
         "gives up, naming the holder; 0 = no limit (default 0)",
     )
-    p.add_argument("--notes", default="", help="a note for history.toml")
+    p.add_argument("--notes", default="", type=note, help="a note for history.toml")
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
@@ -204,7 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     choice.add_argument(
         "--resume", action="store_true", help="run again, skipping what took effect"
     )
-    choice.add_argument("--mark", metavar="NOTE", help="record the run as interrupted, with a note")
+    choice.add_argument(
+        "--mark", metavar="NOTE", type=note, help="record the run as interrupted, with a note"
+    )
     p.add_argument("-y", "--yes", action="store_true", help="resume without asking")
     _timing_options(p)
     p = add("verify", "check the migration's indexes and verification queries")

@@ -128,4 +128,6 @@ def hide_secrets_from_ps(argv: list[str]) -> None:
 
         from setproctitle import setproctitle
 
-        setproctitle(shlex.join(shown))
+        # Bytes the system could not decode (lone surrogates) become U+FFFD in the title.
+        title = shlex.join(shown).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        setproctitle(title)

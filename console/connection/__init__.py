@@ -52,6 +52,10 @@ NOT_A_DSN = (
     "nor libpq key=value pairs"
 )
 BAD_PGPORT = "PGPORT is not a port number (1 to 65535)"
+NOT_TEXT = (
+    "cannot read the connection string: it holds bytes that are not UTF-8 text (a stray "
+    "character, or a password in another encoding)"
+)
 
 # libpq's PG* variables read here; asyncpg reads the others (PGSSLMODE, PGPASSFILE, ...)
 # itself.
@@ -189,6 +193,8 @@ def parse_dsn(text: str) -> Dsn:
     """A URL or key=value pairs; DsnError (which never quotes ``text``) when unreadable."""
     from console.connection import _syntax  # the readers: loaded when first needed
 
+    if not _is_text(text):
+        raise DsnError(NOT_TEXT)
     if _URL_PREFIX.match(text):
         form, parts = URL, _syntax.read_url(text, SECRET_PARAMS)
     elif _CONNINFO_START.match(text):
@@ -259,10 +265,23 @@ def secrets_of(text: str | None) -> tuple[str, ...]:
 
 
 def password_forms(password: str | None, *written: str) -> tuple[str, ...]:
-    """A secret as it may appear: itself, percent-encoded both ways, and as written."""
+    """A secret as it may appear: itself, percent-encoded both ways, and as written. Bytes
+    that are not UTF-8 (an environment variable holds whatever it was given) are
+    percent-encoded as the bytes they were."""
     if not password:
         return ()
-    return _unique([password, quote(password, safe=""), quote_plus(password, safe=""), *written])
+    how = {"safe": "", "errors": "surrogateescape"}
+    return _unique([password, quote(password, **how), quote_plus(password, **how), *written])
+
+
+def _is_text(text: str) -> bool:
+    """Whether ``text`` is text: not bytes the system could not decode (as a command
+    line or an environment variable may hold, as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import asyncpg
@@ -53,6 +54,12 @@ def workdir(tmp_path: Path) -> Path:
         (("run", NAME, "--yes", "--max-wait", "2 fortnights"), "unknown unit"),
         (("run", NAME, "--yes", "--lock-retries", "100000"), "between 0 and 100"),
         (("demo", "--rows", "1000000000000", "--no-tui"), "--rows must be between 1 and"),
+        # A byte that is not UTF-8 (\xff arrives as a lone surrogate): history.toml could
+        # not hold it, so the run's record would be lost.
+        (("run", NAME, "--yes", "--operator", "ana\udcff"), "bytes that are not UTF-8"),
+        (("run", NAME, "--yes", "--notes", "n\udcffte"), "bytes that are not UTF-8"),
+        (("plan", "add\udcffx"), "bytes that are not UTF-8"),
+        (("recover", NAME, "--mark", "n\udcffte"), "bytes that are not UTF-8"),
     ],
 )
 def test_odd_values_are_refused_with_exit_2(
@@ -62,6 +69,23 @@ def test_odd_values_are_refused_with_exit_2(
     assert r.code == 2, r.output
     assert says in r.stderr
     assert "Traceback" not in r.output and "Unexpected error" not in r.output
+
+
+async def test_an_operator_from_the_environment_that_is_not_utf8_is_recorded(
+    db_url: str, workdir: Path
+) -> None:
+    # MIGRATION_CONSOLE_OPERATOR and the Railway labels are not checked like arguments:
+    # a byte that is not UTF-8 becomes U+FFFD in the record, which is written.
+    env = {"MIGRATION_CONSOLE_OPERATOR": "ana\udcff", "RAILWAY_SERVICE_NAME": "web\udcff"}
+    r = await asyncio.to_thread(
+        run_cli, "rollback", NAME, "--yes", url=db_url, cwd=workdir, env=env
+    )
+    assert r.code == 0, r.output
+    assert "recorded in" in r.stdout and "not in" not in r.stdout
+    record = tomllib.loads((workdir / "history.toml").read_text())["runs"][-1]
+    assert record["executed_by"] == "ana\ufffd"
+    assert record["environment"]["service"] == "web\ufffd"
+    assert record["status"] == "succeeded"
 
 
 def test_the_bare_command_without_a_terminal_says_what_to_run(workdir: Path) -> None:

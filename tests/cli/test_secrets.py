@@ -269,6 +269,37 @@ async def test_each_unencoded_special_is_one_sentence(password: str, workdir: Pa
     assert_unparsable(r, password, "--database-url")
 
 
+# A byte that is not UTF-8 (\xff), as a command line or an environment variable may hold
+# it: Python hands it over as a lone surrogate.
+NOT_UTF8 = "Zq\udcff9w"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://{SECRET_ROLE}:{NOT_UTF8}@db.example.internal:5432/app",
+        f"postgresql://u{NOT_UTF8}:Zq9w@db.example.internal:5432/app",
+        f"host=db.example.internal password={NOT_UTF8}",
+    ],
+)
+async def test_a_connection_string_that_is_not_utf8_is_one_sentence(
+    url: str, workdir: Path
+) -> None:
+    for args, env in (
+        (("status",), {"DATABASE_URL": url}),
+        (("--database-url", url, "status"), {}),
+        (("--database-url", url, "run", NAME, "--yes"), {}),
+    ):
+        r = await asyncio.to_thread(run_cli, *args, cwd=workdir, env=env)
+        assert r.code == 2, (args, r.output)
+        assert r.stderr.startswith("error: cannot read the connection string: it holds bytes"), (
+            args,
+            r.output,
+        )
+        assert "Traceback" not in r.output and "Zq" not in r.output, (args, r.output)
+    assert_files_clean(workdir)
+
+
 async def test_unparsable_url_for_every_command_that_connects(workdir: Path) -> None:
     url = unparsable(SENTINEL)
     for args in (

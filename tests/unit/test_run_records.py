@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -99,3 +100,43 @@ def test_the_record_lives_from_start_to_finish_and_keeps_the_faces_actions(
     assert done.status == "succeeded" and done.statements[0].status == "succeeded"
     assert done.actions == [{"what": "terminate", "pid": 4, "by": "bob", "at": NOW}]
     assert store.load().row("m").status == "applied"
+
+
+def test_a_final_record_history_toml_cannot_take_goes_to_the_fallback_file(
+    tmp_path: Path,
+) -> None:
+    # Any failure of the last write (not only the store's own HistoryError) leaves the
+    # record next to the event log, and is raised: the face says where the record went.
+    import pytest
+
+    from console.core.model import Statement
+    from console.core.run.record import HistorySink
+
+    class Failing(HistoryStore):
+        def finish_run(self, run: RunRecord, *, closes: RunRecord | None = None) -> None:
+            raise UnicodeEncodeError("utf-8", "x", 0, 1, "surrogates not allowed")
+
+    log = tmp_path / "runs" / "m-run-r1.jsonl"
+    log.parent.mkdir()
+    started = ev.RunStarted(
+        "m", "run", "up", 1, False, "why", "db", 9, NOW, "r1", 99, "h", str(log)
+    )
+    sink = HistorySink(
+        Failing(tmp_path / "history.toml"),
+        [Statement("ANALYZE t", 11, 1, 1)],
+        operator="ana",
+        environment={},
+        database="db",
+    )
+    sink.take(started)
+    sink.flush()
+    result = ev.RunResult(
+        "m", "run", "succeeded", NOW, NOW, [ev.StatementResult(1, 11, "ANALYZE t", "succeeded")],
+        run_id="r1",
+    )  # fmt: skip
+    sink.take(ev.RunFinished(result))
+    with pytest.raises(UnicodeEncodeError):
+        sink.flush()
+    assert sink.fallback == tmp_path / "runs" / "m-run-r1.record.toml"
+    (saved,) = tomllib.loads(sink.fallback.read_text())["runs"]
+    assert (saved["run_id"], saved["status"], saved["executed_by"]) == ("r1", "succeeded", "ana")

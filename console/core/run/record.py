@@ -23,7 +23,6 @@ from console.core.history import HistoryStore, RunRecord, StatementRecord
 from console.core.model import Statement
 from console.core.recording import to_record
 from console.core.words import Outcome
-from console.errors import ConsoleError
 
 
 class HistorySink:
@@ -144,13 +143,14 @@ class HistorySink:
         try:
             self.store.finish_run(record, closes=self._closes)
             self._closes = None
-        except ConsoleError:
+        except Exception:  # a full disk, a locked file, text it cannot hold: the fallback
             import tomlkit
 
             self.fallback = _fallback_path(self._record.log, self.store.path)
             closed = [self._closes.to_toml()] if self._closes is not None else []
             text = tomlkit.dumps({"runs": [*closed, record.to_toml()]})
-            self.fallback.write_text(text, encoding="utf-8")
+            # Whatever it holds is kept, as the bytes it came as.
+            self.fallback.write_text(text, encoding="utf-8", errors="surrogateescape")
             raise
 
 
