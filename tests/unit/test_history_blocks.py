@@ -229,3 +229,40 @@ def test_a_changed_row_of_the_wrong_shape_is_refused_and_nothing_written(tmp_pat
     with pytest.raises(store_mod.HistoryError, match="statements"):
         store._change(bad, blockwise)
     assert path.read_text() == before
+
+
+def test_a_store_handed_the_faces_reading_does_not_parse_the_file_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run's face reads and checks history.toml; its runner's store starts from that
+    # reading (HistoryStore(seen=...)) while the file still holds the same text.
+    path = tmp_path / "history.toml"
+    seed = HistoryStore(path)
+    for i in range(3):
+        seed.start_run(record(i, f"m{i}", "succeeded"))
+    face = HistoryStore(path)
+    face.load()
+    reading = face.reading()
+    assert reading is not None and reading[0] == path.read_text()
+    parsed: list[int] = []
+    real = store_mod.tomli.loads
+
+    def counting(text: str) -> dict[str, Any]:
+        parsed.append(len(text))
+        return real(text)
+
+    monkeypatch.setattr(store_mod.tomli, "loads", counting)
+
+    def whole_parses() -> int:
+        return sum(1 for n in parsed if n >= len(reading[0]))
+
+    HistoryStore(path, seen=reading).start_run(record(3, "m3", "running"))
+    assert whole_parses() == 1  # the written file, read back; not the file it was handed
+    parsed.clear()
+    HistoryStore(path).start_run(record(4, "m4", "running"))
+    assert whole_parses() == 2  # without it: the file read, then the written one
+    # A reading the file no longer holds is not used: another write came in between.
+    stale = HistoryStore(path, seen=reading)
+    stale.start_run(record(5, "m5", "running"))
+    ids = [r["run_id"] for r in tomllib.loads(path.read_text())["runs"]]
+    assert ids == ["run-0", "run-1", "run-2", "run-3", "run-4", "run-5"]

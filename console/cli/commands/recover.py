@@ -110,6 +110,7 @@ def _resume(
     handed = handoff.Handed(
         ctx.settings, request, migration, plan, [], ctx.migrations_dir, resuming=True,
         ask=not ctx.yes, closes=recovery.resumed(state, request.operator, request.run_id),
+        reading=store.reading(),
     )  # fmt: skip
     with early.forked() as runner:
         return hand_over_confirm_follow(ctx, runner, handed, store)

@@ -51,6 +51,7 @@ def command(ctx: Context) -> int:
     with runner:
         running = open_runs(history, migration.name)
         handed = handoff.Handed(
-            settings, request, migration, plan, running, ctx.migrations_dir, ask=not ctx.yes
-        )
+            settings, request, migration, plan, running, ctx.migrations_dir, ask=not ctx.yes,
+            reading=store.reading(),  # the runner's record starts from it: no second parse
+        )  # fmt: skip
         return hand_over_confirm_follow(ctx, runner, handed, store)

@@ -43,20 +43,30 @@ __all__ = ["Change", "HistoryStore"]
 class HistoryStore:
     """Reads and changes one history.toml; see the module docstring for the guarantees."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, seen: tuple[str, dict[str, Any]] | None = None):
+        """``seen``: the file's text and content as another store read and checked it
+        (a run's face, for its runner): used while the file still holds that text."""
         self.path = Path(path)
         # The document as this store last wrote it, and the file it became: parsing with
         # tomlkit is slow on a long history, and a run writes its record many times.
         self._last: tuple[tuple[int, int, int], str, TOMLDocument] | None = None
         # The text this store last read or wrote, known to have the right shape, and its
         # content when that never left the store (see _read).
-        self._seen: tuple[str, dict[str, Any] | None] | None = None
+        self._seen: tuple[str, dict[str, Any] | None] | None = seen
+        self._loaded: tuple[str, dict[str, Any]] | None = None  # by load(): see reading()
 
     # -- reading ---------------------------------------------------------------
 
     def load(self) -> HistoryData:
-        _text, raw = self._read()
-        return parse(raw, str(self.path))
+        text, raw = self._read()
+        data = parse(raw, str(self.path))
+        self._loaded = (text, raw)
+        return data
+
+    def reading(self) -> tuple[str, dict[str, Any]] | None:
+        """The text and content ``load`` read and checked last (the content is the
+        loaded HistoryData's own), for another store to start from (``seen``)."""
+        return self._loaded
 
     def _read(self, *, private: bool = False) -> tuple[str, dict[str, Any]]:
         """The file's text and its plain content; ("", {}) for a missing file.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from console.core import events as ev
 from console.core.model import Migration, SectionPlan
@@ -43,6 +43,7 @@ async def execute_run(
     plan: SectionPlan | None = None,
     gate: Gate | None = None,
     closes: RunRecord | None = None,
+    reading: tuple[str, dict[str, Any]] | None = None,
 ) -> ev.RunResult | None:
     """Run it; None when the runner refused to start (a RunRefused event says why) or its
     ``gate`` said not to (NotStarted: no event at all).
@@ -52,7 +53,8 @@ async def execute_run(
     ``gate``: awaited once the runner holds the run lock and the database passed its
     checks, before anything runs; a ConsoleError from it refuses the run.
     ``closes``: the interrupted record this run resumes, ended with the run's first
-    record (``recovery.resumed``): not at all if the run never starts."""
+    record (``recovery.resumed``): not at all if the run never starts. ``reading``:
+    history.toml as the face read and checked it (``HistoryStore.reading``)."""
     if migration is None:
         from console.core.migration_file import parse_migration
 
@@ -70,7 +72,7 @@ async def execute_run(
     )
     history: Callable[[], HistorySink] | None = None
     if request.history_path is not None:
-        history = _history_sink(settings, request, runner, closes)
+        history = _history_sink(settings, request, runner, closes, reading)
     log = EventLog(request.log_path, wake_fd) if request.log_path is not None else None
     recorder = Recorder(history, log, _problem)
     emit = Fanout([recorder, *sinks])
@@ -110,6 +112,7 @@ def _history_sink(
     request: RunRequest,
     runner: MigrationRunner,
     closes: RunRecord | None,
+    reading: tuple[str, dict[str, Any]] | None,
 ) -> Callable[[], HistorySink]:
     """The run's record, made on the recorder's thread as it starts (with what its
     writes load), while the runner connects."""
@@ -125,7 +128,7 @@ def _history_sink(
         from console.core.run.record import HistorySink
 
         return HistorySink(
-            HistoryStore(path),
+            HistoryStore(path, seen=reading),  # the face's reading: not parsed again
             statements,
             operator=request.operator,
             environment=request.environment,

@@ -43,7 +43,7 @@ import struct
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from console.errors import ConsoleError, ExitCode
 
@@ -76,6 +76,9 @@ class Handed:
     resuming: bool = False  # the run resumes an interrupted one: that check is not made
     ask: bool = False  # the face asks the operator: nothing is held while it does
     closes: RunRecord | None = None  # the interrupted record, ended as the run starts
+    # history.toml as the face read and checked it: the runner's first write does not
+    # parse it again while the file still holds that text.
+    reading: tuple[str, dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,7 @@ def _run_handed(sock: socket.socket, wake: int, got: list[Handed]) -> int:
         gate,
         lambda r: said.append(Refused(r.message, r.hint, r.exit_code)),
         handed.closes,
+        handed.reading,
     )
     code = process.runner_main(handed.settings, handed.request, wake, given)
     if said and gate is not None:  # else the face follows the log, which says it

@@ -117,7 +117,8 @@ def from_spec(
 @dataclass(frozen=True)
 class Given:
     """What a forked runner's face gave it besides the request (``handoff``):
-    ``migration``, ``plan``, ``gate`` and ``closes`` as ``execute_run`` takes them;
+    ``migration``, ``plan``, ``gate``, ``closes`` and ``reading`` as ``execute_run``
+    takes them;
     ``refused`` hears why the runner refused to start, if it did."""
 
     migration: Migration | None = None
@@ -125,6 +126,7 @@ class Given:
     gate: Gate | None = None
     refused: Callable[[ev.RunRefused], None] | None = None
     closes: RunRecord | None = None  # the interrupted record the run resumes
+    reading: tuple[str, dict[str, Any]] | None = None  # history.toml as the face read it
 
 
 def runner_main(
@@ -222,6 +224,7 @@ async def _run(
         plan=given.plan,
         gate=given.gate,
         closes=given.closes,
+        reading=given.reading,
     )
     if result is not None:
         return exit_code(result.status)
