@@ -38,7 +38,9 @@ async def check_at_start(runs: RunController) -> None:
             run = ActiveRun(r.migration, r.action, r.run_id, r.runner_pid, r.host, r.log, remote)
             app.notify(f"{r.action} {r.migration} is in progress: following it.")
             events = (
-                service.follow_remote(r.migration, r.action) if remote else control.follow_record(r)
+                service.follow_remote(r.migration, r.action)
+                if remote
+                else control.follow_record(r, history=service.history_path)
             )
             runs.follow_in_worker(run, events)
         elif state.interrupted:

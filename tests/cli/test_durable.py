@@ -372,3 +372,46 @@ async def test_history_unwritable_after_the_run_started_keeps_the_record_and_the
     assert saved["run_id"] == record["run_id"] and saved["status"] == "succeeded"
     assert [s["status"] for s in saved["statements"]] == ["succeeded"] * 7
     assert len(await valid(helper)) == 4
+
+
+# The run's event log on a full disk: its writes fail with ENOSPC (the runner writes it
+# to /dev/full) and are dropped, as EventLog drops them; history.toml is written.
+FULL_LOG = """
+import console.core.run.sinks as sinks
+
+_made = sinks.EventLog.__init__
+
+
+def _full(self, path, wake_fd=None):
+    _made(self, path, wake_fd)
+    self._file.close()
+    self._file = open("/dev/full", "a", encoding="utf-8")
+
+
+sinks.EventLog.__init__ = _full
+"""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+async def test_an_event_log_on_a_full_disk_the_face_says_what_history_toml_records(
+    db_url: str, observer: asyncpg.Connection, workdir: Path, tmp_path: Path
+) -> None:
+    hook = tmp_path / "full"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(FULL_LOG)
+    r = await asyncio.to_thread(
+        run_cli,
+        "run",
+        NAME,
+        "--yes",
+        url=db_url,
+        cwd=workdir,
+        env={"PYTHONPATH": f"{hook}:{ROOT}"},
+    )
+    record = runs(workdir)[-1]
+    assert record["status"] == "succeeded" and len(await valid(observer)) == 4
+    assert Path(record["log"]).read_text() == ""  # not one event reached it
+    # Not "ended without recording an outcome: the run is interrupted", exit 1.
+    assert r.code == 0, r.output
+    assert "ends before the run did (is its disk full?)" in r.stdout
+    assert "■ run succeeded" in r.stdout and "interrupted" not in r.output

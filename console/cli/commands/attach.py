@@ -33,7 +33,7 @@ def command(ctx: Context) -> int:
     if not record.log or not os.path.exists(record.log):
         say(f"{record.action} {record.migration}: {record.summary} (no event log here).")
         return exit_code(record.status)
-    events = control.follow_record(record)
+    events = control.follow_record(record, history=store.path)
     return aio.run(follow(events, record.runner_pid or 0, record.migration, cancels=False))
 
 

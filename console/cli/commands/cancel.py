@@ -36,6 +36,7 @@ async def _cancel(ctx: Context) -> int:
     if record_alive(record) is None:
         return await follow_from_database(ctx, record)
     return await follow(
-        control.follow_record(record, start_at=start_at), record.runner_pid or 0, migration.name,
+        control.follow_record(record, start_at=start_at, history=store.path),
+        record.runner_pid or 0, migration.name,
         cancels=False,
     )  # fmt: skip

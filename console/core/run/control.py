@@ -25,7 +25,7 @@ from console.core.run import recovery
 from console.core.run.keeper import describe_holder
 from console.core.run.pids import record_alive
 from console.core.run.request import plan_for
-from console.core.run.tail import follow
+from console.core.run.tail import follow, recorded
 from console.core.run.tail import follow_launched as follow_launched  # the faces' one place
 from console.db import runlock
 from console.db.connect import close_quietly, connect
@@ -65,14 +65,18 @@ async def prepare(
         await close_quietly(conn)
 
 
-def follow_record(record: RunRecord, *, start_at: int = 0) -> AsyncIterator[ev.Event]:
+def follow_record(
+    record: RunRecord, *, start_at: int = 0, history: Path | None = None
+) -> AsyncIterator[ev.Event]:
     """Follow a recorded run's event log (on this machine) until it ends, from byte
-    `start_at` (see `log_end`)."""
+    `start_at` (see `log_end`); ``history``: where it is recorded, for its outcome if
+    the log ends without one."""
     return follow(
         Path(record.log),
         lambda: record_alive(record),
         runner_pid=record.runner_pid or 0,
         start_at=start_at,
+        recorded=None if history is None else recorded(history, record.run_id),
     )
 
 

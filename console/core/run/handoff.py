@@ -147,7 +147,13 @@ class ForkedRunner:
         self.sock.sendall(GO)
         self.sock.close()
         self._gone = True
-        return Launched(self.pid, self.request.run_id, self.request.log_path, self.wake)
+        return Launched(
+            self.pid,
+            self.request.run_id,
+            self.request.log_path,
+            self.wake,
+            history=self.request.history_path,
+        )
 
     def abort(self) -> None:
         """Nothing is to run: the runner reads the end of the socket and ends. Its event

@@ -74,7 +74,7 @@ def launch(
     assert proc.stdin is not None
     proc.stdin.write(json.dumps(_spec(settings, request, write, closes)).encode())
     proc.stdin.close()
-    return Launched(proc.pid, request.run_id, request.log_path, read, proc)
+    return Launched(proc.pid, request.run_id, request.log_path, read, proc, request.history_path)
 
 
 def _spec(

@@ -30,6 +30,7 @@ from console.connection import MONITOR, RUN, application_name
 from console.core import events as ev
 from console.core.history import HistoryData, HistoryStore, RunRecord, open_runs
 from console.core.model import SectionPlan, StatementPlan
+from console.core.recording import to_result
 from console.core.run.pids import record_alive
 from console.core.run.request import ACTIONS
 from console.core.words import DONE_OUTCOMES, Outcome
@@ -248,7 +249,7 @@ async def adopt(
     record.error = None if done else _interrupted_text(state, number, outcome)
     _resolve(record, "adopted", by)
     store.finish_run(record)
-    yield ev.RunFinished(_result(record))
+    yield ev.RunFinished(to_result(record))
 
 
 async def statement_outcome(conn: asyncpg.Connection, state: RunState) -> str:
@@ -329,24 +330,3 @@ def _resolve(record: RunRecord, what: str, by: str, **more: Any) -> None:
         "at": datetime.now(UTC).replace(microsecond=0),
         **{k: v for k, v in more.items() if v},
     }
-
-
-def _result(record: RunRecord) -> ev.RunResult:
-    assert record.started_at is not None
-    assert record.finished_at is not None
-    return ev.RunResult(
-        record.migration,
-        record.action,
-        record.status,
-        record.started_at,
-        record.finished_at,
-        [
-            ev.StatementResult(s.number, s.line, s.sql, s.status, s.duration_s or 0.0, s.attempts)
-            for s in record.statements
-        ],
-        record.error,
-        None,
-        list(record.invalid_indexes),
-        [],
-        record.run_id,
-    )

@@ -31,6 +31,7 @@ class Launched:
     log: Path
     wake: int | None  # read end of the pipe the runner pokes after each event
     popen: subprocess.Popen[bytes] | None = None
+    history: Path | None = None  # where the run is recorded: its word if the log has none
 
     def alive(self) -> bool:
         if self.popen is not None:
@@ -50,9 +51,12 @@ async def follow(
     poll_s: float = FOLLOW_POLL_S,
     runner_pid: int = 0,
     start_at: int = 0,
+    recorded: Callable[[], ev.Event | None] | None = None,
 ) -> AsyncIterator[ev.Event]:
     """The run's events from the start of its log (or byte ``start_at``), live, until it
-    ends. If the runner goes away without a last word, a RunnerLost event says so."""
+    ends. If the runner goes away without a last word, a RunnerLost event says so;
+    unless ``recorded`` finds how it ended in history.toml (the log could not be
+    written: a full disk), which is then said, after a RecordProblem saying why."""
     loop = asyncio.get_running_loop()
     poked = asyncio.Event()
     closed = False
@@ -92,7 +96,15 @@ async def follow(
                             return
                     continue
                 if ended:
-                    yield ev.RunnerLost(runner_pid, str(log))
+                    last = recorded() if recorded is not None else None
+                    if last is None:
+                        yield ev.RunnerLost(runner_pid, str(log))
+                        return
+                    yield ev.RecordProblem(
+                        f"The run's event log {log} ends before the run did (is its disk "
+                        "full?): the outcome below is the one history.toml records."
+                    )
+                    yield last
                     return
                 if closed or alive() is False:
                     ended = True  # read once more: a last line may have come as it ended
@@ -115,7 +127,25 @@ async def follow(
 
 
 def follow_launched(launched: Launched) -> AsyncIterator[ev.Event]:
-    return follow(launched.log, launched.alive, wake=launched.wake, runner_pid=launched.pid)
+    return follow(
+        launched.log,
+        launched.alive,
+        wake=launched.wake,
+        runner_pid=launched.pid,
+        recorded=None if launched.history is None else recorded(launched.history, launched.run_id),
+    )
+
+
+def recorded(history: Path, run_id: str) -> Callable[[], ev.Event | None]:
+    """How history.toml says the run ended (``recording.recorded_end``), looked up when
+    asked: only a follower whose runner left no last word asks."""
+
+    def look() -> ev.Event | None:
+        from console.core.recording import recorded_end
+
+        return recorded_end(history, run_id)
+
+    return look
 
 
 def code_of(event: ev.Event) -> int | None:
