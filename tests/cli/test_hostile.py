@@ -131,9 +131,7 @@ def test_ctrl_c_during_a_hung_dns_lookup_exits_at_once(workdir: Path, tmp_path: 
     assert "Interrupted." in err and "Traceback" not in err
 
 
-async def asked(
-    db_url: str, workdir: Path, *command: str
-) -> tuple[subprocess.Popen[bytes], int]:
+async def asked(db_url: str, workdir: Path, *command: str) -> tuple[subprocess.Popen[bytes], int]:
     """`run` (or ``command``) on a terminal of its own (a pty: its master end returned),
     once its question is on screen."""
     master, slave = pty.openpty()
@@ -210,3 +208,36 @@ async def test_no_at_the_confirmation_prompt_does_nothing(db_url: str, workdir: 
     assert code == 0, said
     assert "Nothing was done." in said
     assert (workdir / "history.toml").read_text() == history  # no run was recorded
+
+
+async def test_a_state_folder_that_cannot_take_the_event_log_refuses_before_running(
+    db_url: str, observer: asyncpg.Connection, workdir: Path, tmp_path: Path
+) -> None:
+    # Where runs keep their event logs cannot be written (here: a file in its way; a
+    # full disk says "No space left on device" the same way). It was "Unexpected error".
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    history = (workdir / "history.toml").read_text()
+    r = await asyncio.to_thread(
+        run_cli,
+        "run",
+        NAME,
+        "--yes",
+        url=db_url,
+        cwd=workdir,
+        env={"MIGRATION_CONSOLE_STATE_DIR": str(blocker / "state")},
+    )
+    assert r.code == 2, r.output
+    assert r.stderr.startswith(
+        f"error: Cannot write the run's event log in {blocker / 'state' / 'runs'} (Not a directory)"
+    ), r.stderr
+    assert "Unexpected" not in r.output and "Traceback" not in r.output
+    assert (workdir / "history.toml").read_text() == history
+    await poll_until(
+        observer,
+        "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name LIKE $1",
+        "migration-console%",
+    )
+    assert (
+        await observer.fetchval("SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'idx_%'") == 0
+    )

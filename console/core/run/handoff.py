@@ -116,9 +116,9 @@ class ForkedRunner:
         self.abort()  # a no-op once go() was said
 
     def hand_over(self, handed: Handed) -> None:
-        assert handed.request.log_path is not None
-        handed.request.log_path.parent.mkdir(parents=True, exist_ok=True)
-        handed.request.log_path.touch()
+        from console.core.run.request import start_log
+
+        start_log(handed.request)
         self.request = handed.request
         # A runner that ended already (it could not start) left its reason on the socket:
         # verdict() reads it.

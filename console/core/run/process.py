@@ -33,7 +33,7 @@ from console.core import events as ev
 from console.core.model import Migration, SectionPlan
 from console.core.run.execute import Gate, execute_run
 from console.core.run.options import RunOptions
-from console.core.run.request import RunRequest, exit_code
+from console.core.run.request import RunRequest, exit_code, start_log
 from console.core.run.runner import MigrationRunner
 from console.core.run.tail import Launched
 from console.errors import ConnectError, ConsoleError, ExitCode
@@ -55,10 +55,8 @@ def launch(
     """Start the runner as ``python -m console.core.run``, the request on its stdin (the
     TUI's way: it has threads, so it never forks; the CLI forks, see ``handoff``).
     ``closes``: the interrupted record the run resumes (``recovery.resumed``)."""
-    assert request.log_path is not None
-    request.log_path.parent.mkdir(parents=True, exist_ok=True)
-    request.log_path.touch()
-    errors = request.log_path.with_suffix(".stderr")
+    log = start_log(request)
+    errors = log.with_suffix(".stderr")
     read, write = os.pipe()
     os.set_blocking(write, False)
     with errors.open("ab") as err:
@@ -74,7 +72,7 @@ def launch(
     assert proc.stdin is not None
     proc.stdin.write(json.dumps(_spec(settings, request, write, closes)).encode())
     proc.stdin.close()
-    return Launched(proc.pid, request.run_id, request.log_path, read, proc, request.history_path)
+    return Launched(proc.pid, request.run_id, log, read, proc, request.history_path)
 
 
 def _spec(

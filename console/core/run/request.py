@@ -67,6 +67,25 @@ def state_dir() -> Path:
     return platformdirs.user_state_path("migration-console")
 
 
+def start_log(request: RunRequest) -> Path:
+    """The run's event log, made empty before its runner starts (a face follows it from
+    the start), and the runner's stderr file beside it; BadInput (exit 2) if their
+    folder cannot take them (full, read-only), before anything runs."""
+    log = request.log_path
+    assert log is not None
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.touch()
+        log.with_suffix(".stderr").touch(mode=0o600)
+    except OSError as exc:
+        raise BadInput(
+            f"Cannot write the run's event log in {log.parent} ({exc.strerror or exc}): "
+            "nothing was run.",
+            f"Free some space there, or point {STATE_ENV} at a writable folder.",
+        ) from None
+    return log
+
+
 def log_path_for(migration: str, action: str, run_id: str) -> Path:
     return state_dir() / "runs" / f"{migration}-{action}-{run_id}.jsonl"
 
