@@ -85,6 +85,7 @@ async def test_a_discarded_guess_ends_its_runner_while_the_face_lives(tmp_path: 
         after = (await asyncio.to_thread(face.stdout.readline)).split()
         assert after == ["True", "None"]  # on again, and no runner left to take
         await ended(runner)  # it read the end of the socket while its face lives on
+        await gone(runner)  # and was reaped: the face keeps no zombie of it
         assert face.poll() is None
         face.stdin.write("\n")
         face.stdin.flush()
@@ -92,6 +93,15 @@ async def test_a_discarded_guess_ends_its_runner_while_the_face_lives(tmp_path: 
     finally:
         if face.poll() is None:
             face.kill()
+
+
+async def gone(pid: int, limit_s: float = 30) -> None:
+    """Wait until process ``pid`` is gone altogether (not even a zombie)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + limit_s
+    while Path(f"/proc/{pid}").exists():
+        assert loop.time() < end, f"pid {pid} is still there"
+        await asyncio.sleep(0.05)
 
 
 def _processes_naming(marker: str) -> list[int]:

@@ -99,9 +99,14 @@ def discard() -> None:
     global _gc_was_on
     waiting = take()
     if waiting is not None:
-        _pid, face, wake = waiting
+        pid, face, wake = waiting
         os.close(face)
         os.close(wake)
+        # Reaped when it ends (it reads the socket's end once it has loaded), so that a
+        # face that lives on (the console) keeps no zombie of it.
+        import threading
+
+        threading.Thread(target=_reap, args=(pid,), name="early-reap", daemon=True).start()
     if _gc_was_on:
         _gc_was_on = False
         gc.enable()
@@ -135,6 +140,11 @@ def fork() -> tuple[int, int, int]:
     runner.close()
     os.close(wake_write)
     return pid, face.detach(), wake_read
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 def _detach_stdio() -> None:
