@@ -136,3 +136,33 @@ async def test_a_wrong_guess_leaves_no_process_and_no_file(tmp_path: Path) -> No
         await ended(pid)
     assert not (tmp_path / marker).exists()
     assert not state.exists() or not any(state.rglob("*"))
+
+
+LOADING = """
+import gc
+from console.core.run import early
+
+early.start()
+during = []
+with early.loading():  # the face loads and plans; then it follows the run
+    during.append(gc.isenabled())
+runner = early.forked()
+print(during[0], gc.isenabled(), flush=True)
+runner.abort()
+"""
+
+
+def test_collection_is_on_again_once_a_run_face_has_loaded(tmp_path: Path) -> None:
+    # The entry turns garbage collection off before it forks; a face that follows a run
+    # for hours must have it on again (run and recover --resume load under loading()).
+    script = tmp_path / "loading.py"
+    script.write_text(LOADING)
+    r = subprocess.run(
+        [sys.executable, str(script)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["False", "True"]

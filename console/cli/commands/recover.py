@@ -94,23 +94,26 @@ def _resume(
     from console.settings import railway_context
 
     record = state.record
-    store.check_writable()
-    plan = plan_for(migration, record.action)
-    request = request_for(
-        migration,
-        record.action,
-        store.path,
-        options=ctx.options,
-        operator=ctx.operator,
-        environment=railway_context(),
-        notes=ctx.notes,
-        resumes=record.run_id,
-    )
-    request = replace(request, skip=recovery.resume_skips(state))
-    handed = handoff.Handed(
-        ctx.settings, request, migration, plan, [], ctx.migrations_dir, resuming=True,
-        ask=not ctx.yes, closes=recovery.resumed(state, request.operator, request.run_id),
-        reading=store.reading(),
-    )  # fmt: skip
+    # Collection stays off while this face loads and plans (the runner was forked as
+    # the process started, with it off) and is on again for the following.
+    with early.loading():
+        store.check_writable()
+        plan = plan_for(migration, record.action)
+        request = request_for(
+            migration,
+            record.action,
+            store.path,
+            options=ctx.options,
+            operator=ctx.operator,
+            environment=railway_context(),
+            notes=ctx.notes,
+            resumes=record.run_id,
+        )
+        request = replace(request, skip=recovery.resume_skips(state))
+        handed = handoff.Handed(
+            ctx.settings, request, migration, plan, [], ctx.migrations_dir, resuming=True,
+            ask=not ctx.yes, closes=recovery.resumed(state, request.operator, request.run_id),
+            reading=store.reading(),
+        )  # fmt: skip
     with early.forked() as runner:
         return hand_over_confirm_follow(ctx, runner, handed, store)
