@@ -96,7 +96,8 @@ async def follow(
                             return
                     continue
                 if ended:
-                    last = recorded() if recorded is not None else None
+                    # Off the loop: a long history.toml takes a while to read (the TUI).
+                    last = None if recorded is None else await asyncio.to_thread(recorded)
                     if last is None:
                         yield ev.RunnerLost(runner_pid, str(log))
                         return
