@@ -100,7 +100,10 @@ def leave_now(code: int) -> NoReturn:
 
 def entry() -> None:
     """The program: a run's runner is forked before anything else loads (``early``)."""
-    hide_secrets_from_ps(sys.orig_argv)
+    try:
+        hide_secrets_from_ps(sys.orig_argv)
+    except Exception:  # noqa: BLE001, S110 - best effort: never in the command's way
+        pass
     from console.core.run import early
 
     if early.wanted(sys.argv[1:]):
