@@ -79,6 +79,7 @@ def parse_migration_text(text: str, path: Path) -> Migration:
     from console.core.split import Positions, split_section
 
     _check_size(len(text.encode("utf-8", "surrogatepass")), path)
+    _refuse_nul(text, path)
     markers = _find_markers(text, path)
     if not any(m.name == UP for m in markers):
         raise BadInput(f"{path}:1: the file has no `-- migrate:up` section.", _MARKERS_HINT)
@@ -95,6 +96,21 @@ def parse_migration_text(text: str, path: Path) -> Migration:
         for m in markers
     }
     return Migration(name=path.stem, path=path, sections=sections)
+
+
+def _refuse_nul(text: str, path: Path) -> None:
+    """A NUL byte: PostgreSQL takes none in a statement, and the SQL parser reads a
+    statement as a C string, so it would stop there and drop what follows unsaid."""
+    nul = text.find("\x00")
+    if nul < 0:
+        return
+    line = text.count("\n", 0, nul) + 1
+    column = nul - (text.rfind("\n", 0, nul) + 1) + 1
+    raise BadInput(
+        f"{path}:{line}:{column}: a NUL byte. PostgreSQL takes none in SQL, and the parser "
+        "would stop reading there: the statements after it would not be run.",
+        "Remove it (a file saved as UTF-16, or with binary data pasted in, has them).",
+    )
 
 
 def _check_size(size: int, path: Path) -> None:

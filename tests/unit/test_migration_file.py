@@ -528,3 +528,15 @@ def test_a_no_break_space_ending_an_identifier_stays_in_the_statement() -> None:
     # to PostgreSQL it is part of the identifier; Python's strip() would drop it
     stmts = up("SELECT 1 AS a\u3000;\nSELECT 2 AS b\u00a0 -- c\n")
     assert [s.sql for s in stmts] == ["SELECT 1 AS a\u3000", "SELECT 2 AS b\u00a0"]
+
+
+def test_a_nul_byte_is_refused_where_it_is(tmp_path: Path) -> None:
+    # The SQL parser stops at a NUL: the statement after it would be dropped unsaid, and
+    # the run would say it succeeded having run only the first.
+    path = tmp_path / "nul.sql"
+    path.write_bytes(
+        b"-- migrate:up\nANALYZE users;\x00\nANALYZE call_costs;\n-- migrate:down\nANALYZE users;\n"
+    )
+    with pytest.raises(BadInput, match=r"nul\.sql:2:15: a NUL byte") as caught:
+        parse_migration(path)
+    assert "would not be run" in caught.value.message
