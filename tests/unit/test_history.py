@@ -221,10 +221,20 @@ def test_unreadable_file_is_refused_and_never_overwritten(
     assert sorted(p.name for p in tmp_path.iterdir()) == [".history.toml.lock", "history.toml"]
 
 
-def test_unreadable_permissions_is_history_error(tmp_path: Path) -> None:
+def test_unreadable_permissions_is_history_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "history.toml"
-    path.mkdir()  # reading a directory fails even for root
-    with pytest.raises(HistoryError, match="cannot be read"):
+    path.write_bytes(SHIPPED.read_bytes())
+    real_open = history_mod.os.open
+
+    def denied(name: object, *args: object, **kwargs: object) -> int:
+        if Path(str(name)) == path:  # as a file mode 000 is to anyone but root
+            raise PermissionError(13, "Permission denied")
+        return real_open(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(history_mod.os, "open", denied)
+    with pytest.raises(HistoryError, match=r"cannot be read \(Permission denied\)"):
         HistoryStore(path).load()
 
 
@@ -305,3 +315,31 @@ def test_no_change_means_no_write(tmp_path: Path) -> None:
     fresh = HistoryStore(tmp_path / "fresh.toml")
     fresh.ensure_migration_row("m1")
     assert "runs" not in tomllib.loads((tmp_path / "fresh.toml").read_text())
+
+
+def test_a_history_that_is_no_regular_file_is_refused_not_waited_for(tmp_path: Path) -> None:
+    # --history naming a FIFO (reading it waited for a writer forever), a device
+    # (/dev/zero never ends) or a folder: one sentence, nothing read, nothing replaced.
+    import os
+    import stat
+
+    fifo = tmp_path / "history.fifo"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero"), tmp_path):
+        with pytest.raises(HistoryError, match="is not a regular file"):
+            HistoryStore(path).load()
+    record = RunRecord("m", status="running", started_at=datetime(2026, 12, 2, tzinfo=UTC))
+    with pytest.raises(HistoryError, match="is not a regular file"):
+        HistoryStore(fifo).start_run(record)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still the FIFO: never replaced by a file
+    with pytest.raises(HistoryError, match="is not a regular file"):
+        history_mod.write_atomically(fifo, b"x = 1\n")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_a_history_too_large_to_be_one_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "history.toml"
+    with path.open("wb") as fh:
+        fh.truncate(history_mod.MAX_BYTES + 1)  # sparse: no disk used
+    with pytest.raises(HistoryError, match="is larger than 64 MiB"):
+        HistoryStore(path).load()

@@ -10,23 +10,35 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from console.core.history.schema import FIX
 from console.errors import HistoryError
+
+_NOT_A_FILE = (
+    "{path} is not a regular file (a device, a FIFO, a folder): nothing was read or "
+    "written there."
+)
+_NOT_A_FILE_HINT = "Pass --history with the path of a file (default: ./history.toml)."
 
 
 def lock_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.lock")
 
 
+MAX_BYTES = 64 * 1024 * 1024  # some 50,000 runs: a larger file is no history.toml
+
+
 def read_text(path: Path) -> str:
-    """The file's text ("" for a missing file)."""
+    """The file's text ("" for a missing file). Only a regular file is read, and at most
+    MAX_BYTES of it: a FIFO would block, /dev/zero would never end."""
     try:
-        data = path.read_bytes()
+        # Not blocking: opening a FIFO for reading waits for a writer otherwise.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         return ""
     except OSError as exc:
@@ -34,6 +46,23 @@ def read_text(path: Path) -> str:
             f"{path} cannot be read ({exc.strerror or exc}): {FIX}",
             "Check the file's permissions.",
         ) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise HistoryError(_NOT_A_FILE.format(path=path), _NOT_A_FILE_HINT)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise HistoryError(
+            f"{path} cannot be read ({exc.strerror or exc}): {FIX}",
+            "Check the file's permissions.",
+        ) from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_BYTES:
+        raise HistoryError(
+            f"{path} is larger than {MAX_BYTES // (1024 * 1024)} MiB: {FIX}",
+            "Move it aside and start a new one; the old records stay in the old file.",
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -70,6 +99,9 @@ def write_atomically(path: Path, data: bytes) -> None:
     """``data`` becomes the file (through a link, its target), all of it or nothing."""
     target = Path(os.path.realpath(path))
     folder = target.parent
+    with suppress(FileNotFoundError):  # never replace a device, a FIFO or a folder
+        if not stat.S_ISREG(os.stat(target).st_mode):
+            raise HistoryError(_NOT_A_FILE.format(path=path), _NOT_A_FILE_HINT)
     tmp: str | None = None
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
