@@ -20,8 +20,7 @@ from console.core.history.schema import FIX
 from console.errors import HistoryError
 
 _NOT_A_FILE = (
-    "{path} is not a regular file (a device, a FIFO, a folder): nothing was read or "
-    "written there."
+    "{path} is not a regular file (a device, a FIFO, a folder): nothing was read or written there."
 )
 _NOT_A_FILE_HINT = "Pass --history with the path of a file (default: ./history.toml)."
 
