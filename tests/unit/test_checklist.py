@@ -119,6 +119,14 @@ def test_bad_sidecar_is_bad_input_naming_the_file(tmp_path: Path, text: str, mes
     assert "m.checklist.toml" in info.value.message
 
 
+def test_a_sidecar_that_is_no_regular_file_is_refused_not_waited_for(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "m.checklist.toml")  # reading it would wait for a writer
+    with pytest.raises(BadInput, match="is not a regular file"):
+        load_checklist(tmp_path / "m.sql")
+
+
 # -- derived states ------------------------------------------------------------------------
 
 

@@ -68,6 +68,8 @@ def sidecar_path(migration_path: Path) -> Path:
 def load_checklist(migration_path: Path) -> list[ItemDef]:
     """The migration's own checklist when it has a sidecar file, else the default one."""
     path = sidecar_path(migration_path)
+    if path.exists() and not path.is_file():  # a FIFO would block, a device never end
+        raise BadInput(f"{path} is not a regular file.", "Make it the checklist's TOML file.")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
