@@ -415,3 +415,31 @@ async def test_an_event_log_on_a_full_disk_the_face_says_what_history_toml_recor
     assert r.code == 0, r.output
     assert "ends before the run did (is its disk full?)" in r.stdout
     assert "■ run succeeded" in r.stdout and "interrupted" not in r.output
+
+
+async def test_a_relative_state_folder_is_recorded_absolute_and_attach_finds_it(
+    db_url: str, workdir: Path, tmp_path: Path
+) -> None:
+    # MIGRATION_CONSOLE_STATE_DIR=relative: the event log's path in history.toml is read
+    # from other folders later (attach, recover, the console started elsewhere).
+    env = {"MIGRATION_CONSOLE_STATE_DIR": "relstate"}
+    r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir, env=env)
+    assert r.code == 0, r.output
+    log = Path(runs(workdir)[-1]["log"])
+    assert log.is_absolute() and log.is_relative_to(workdir / "relstate") and log.exists()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    r = await asyncio.to_thread(
+        run_cli,
+        "--history",
+        str(workdir / "history.toml"),
+        "--migrations",
+        str(workdir / "migrations"),
+        "attach",
+        NAME,
+        url=db_url,
+        cwd=elsewhere,
+        env=env,
+    )
+    assert r.code == 0, r.output
+    assert "■ run succeeded" in r.stdout and "no event log here" not in r.stdout

@@ -61,7 +61,9 @@ def state_dir() -> Path:
     state folder (~/.local/state/migration-console on Linux)."""
     override = os.environ.get(STATE_ENV)
     if override:
-        return Path(override).expanduser()
+        # Absolute: the path goes into history.toml, read from other folders (attach,
+        # recover, the console started elsewhere).
+        return Path(override).expanduser().absolute()
     import platformdirs
 
     return platformdirs.user_state_path("migration-console")
