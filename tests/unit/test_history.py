@@ -343,3 +343,14 @@ def test_a_history_too_large_to_be_one_is_refused(tmp_path: Path) -> None:
         fh.truncate(history_mod.MAX_BYTES + 1)  # sparse: no disk used
     with pytest.raises(HistoryError, match="is larger than 64 MiB"):
         HistoryStore(path).load()
+
+
+def test_a_byte_order_mark_is_named(tmp_path: Path) -> None:
+    # An editor's "UTF-8 with BOM": TOML takes no BOM, and "line 1, column 1" shows
+    # nothing wrong in that editor. The file is left as it is.
+    path = tmp_path / "history.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + SHIPPED.read_bytes())
+    with pytest.raises(HistoryError) as caught:
+        HistoryStore(path).load()
+    assert "byte-order mark" in caught.value.hint
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")

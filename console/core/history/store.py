@@ -85,9 +85,10 @@ class HistoryStore:
         except tomli.TOMLDecodeError as exc:
             m = re.search(r"line (\d+), column (\d+)", str(exc))
             where = f" (line {m.group(1)}, column {m.group(2)})" if m else ""
-            raise HistoryError(
-                f"{self.path} is not valid TOML{where}: {FIX}", f"The parser said: {exc}."
-            ) from None
+            hint = f"The parser said: {exc}."
+            if text.startswith("\ufeff"):  # invisible in an editor: name it
+                hint = "It starts with a byte-order mark: save it as UTF-8 without a BOM."
+            raise HistoryError(f"{self.path} is not valid TOML{where}: {FIX}", hint) from None
         parse(raw, str(self.path))  # refuse wrong shapes before anyone writes
         self._seen = (text, raw if private else None)  # a caller's may be changed by it
         return text, raw
