@@ -5,8 +5,10 @@ whose locale is not UTF-8 shows none of them. ASCII is used when
 
 * ``MIGRATION_CONSOLE_ASCII`` says so (``1``/``0``; it wins over everything else),
 * ``TERM`` names a console that cannot show them (``linux…``, ``vt…``, ``dumb``), or
-* the locale's encoding (the first of ``LC_ALL``, ``LC_CTYPE``, ``LANG`` that is set,
-  else ``sys.stdout``'s encoding) is not UTF-8. Python turns the plain C locale into
+* standard output's encoding is not UTF-8 (``PYTHONIOENCODING=ascii``, say: what
+  the output can hold wins over what the locale says), or
+* the locale's encoding (the first of ``LC_ALL``, ``LC_CTYPE``, ``LANG`` that is set)
+  is not UTF-8. Python turns the plain C locale into
   C.UTF-8 (PEP 538); set ``MIGRATION_CONSOLE_ASCII=1`` for a terminal that really
   cannot show UTF-8.
 
@@ -124,12 +126,14 @@ def ascii_wanted(env: Mapping[str, str] | None = None, encoding: str | None = No
     term = env.get("TERM", "").strip().lower()
     if term.startswith(ASCII_TERMS):
         return True
+    if encoding is None:
+        encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    if not _is_utf8(encoding):
+        return True  # the output could not hold them, whatever the locale says
     for var in ("LC_ALL", "LC_CTYPE", "LANG"):
         if env.get(var):
             return not _is_utf8(_codeset(env[var]))
-    if encoding is None:
-        encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
-    return not _is_utf8(encoding)
+    return False
 
 
 def choose(use_ascii: bool | None = None) -> Glyphs:

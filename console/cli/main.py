@@ -7,6 +7,7 @@ command in its module under ``commands/``, imported only when it is the one chos
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import TYPE_CHECKING, NoReturn
@@ -100,6 +101,11 @@ def leave_now(code: int) -> NoReturn:
 
 def entry() -> None:
     """The program: a run's runner is forked before anything else loads (``early``)."""
+    for stream in (sys.stdout, sys.stderr):
+        # What the output cannot hold (an ASCII terminal, PYTHONIOENCODING) prints as
+        # "?": never an error in the middle of a run's lines (its runner goes on).
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="replace")  # type: ignore[union-attr]
     try:
         hide_secrets_from_ps(sys.orig_argv)
     except Exception:  # noqa: BLE001, S110 - best effort: never in the command's way

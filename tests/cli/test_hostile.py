@@ -241,3 +241,24 @@ async def test_a_state_folder_that_cannot_take_the_event_log_refuses_before_runn
     assert (
         await observer.fetchval("SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'idx_%'") == 0
     )
+
+
+async def test_an_output_that_holds_only_ascii_gets_the_whole_run(
+    db_url: str, workdir: Path
+) -> None:
+    # A terminal or pipe that holds only ASCII (here PYTHONIOENCODING=ascii, the locale
+    # still UTF-8): the face crashed at the run's first line ("Unexpected error", exit 1)
+    # while its runner went on and recorded the run succeeded.
+    env = {
+        "PYTHONIOENCODING": "ascii",
+        "MIGRATION_CONSOLE_OPERATOR": "José",
+        "MIGRATION_CONSOLE_ASCII": "",  # the tests' default forces the Unicode table
+    }
+    r = await asyncio.to_thread(
+        run_cli, "rollback", NAME, "--yes", url=db_url, cwd=workdir, env=env
+    )
+    assert r.code == 0, r.output
+    assert "Unexpected" not in r.output and r.output.isascii()
+    assert "# rollback succeeded" in r.stdout  # the ASCII glyphs, chosen from the output
+    r = await asyncio.to_thread(run_cli, "history", cwd=workdir, env=env)
+    assert r.code == 0 and "Jos?" in r.stdout, r.output  # what it cannot hold: "?"

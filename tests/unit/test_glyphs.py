@@ -44,6 +44,7 @@ def table() -> Iterator[glyphs.Glyphs]:
         ({"TERM": "xterm", "LC_ALL": "C", "LANG": "en_US.UTF-8"}, None, True),  # LC_ALL wins
         ({"TERM": "xterm", "LC_CTYPE": "ru_RU.KOI8-R", "LANG": "ru_RU.UTF-8"}, None, True),
         ({"TERM": "xterm"}, "ascii", True),  # no locale variable: standard output's encoding
+        ({**UTF8, "TERM": "xterm"}, "ascii", True),  # PYTHONIOENCODING=ascii: the output wins
         ({"TERM": "xterm"}, "UTF-8", False),
         ({**UTF8, "TERM": "linux", "MIGRATION_CONSOLE_ASCII": "0"}, None, False),
         ({**UTF8, "MIGRATION_CONSOLE_ASCII": "1"}, None, True),
