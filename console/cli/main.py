@@ -94,13 +94,14 @@ def leave_now(code: int) -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe, a closed terminal
-            pass
+        except (OSError, ValueError, AttributeError):  # a closed pipe or terminal; None
+            pass  # (Python's stream when the command started with that descriptor closed)
     os._exit(code)
 
 
 def entry() -> None:
     """The program: a run's runner is forked before anything else loads (``early``)."""
+    standard_streams_open()
     for stream in (sys.stdout, sys.stderr):
         # What the output cannot hold (an ASCII terminal, PYTHONIOENCODING) prints as
         # "?": never an error in the middle of a run's lines (its runner goes on).
@@ -115,6 +116,24 @@ def entry() -> None:
     if early.wanted(sys.argv[1:]):
         early.start()
     sys.exit(main())
+
+
+def standard_streams_open() -> None:
+    """Descriptors 0, 1 and 2 open, on /dev/null if they came closed (``cmd >&-``, a
+    service manager): else the next file opened takes one of them, a print could land
+    in it, and the runner's detaching would close it. Python's streams follow."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        null = os.open(os.devnull, os.O_RDWR)  # the lowest free descriptor: this one
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, mode, closefd=False))  # noqa: SIM115 - for life
 
 
 def hide_secrets_from_ps(argv: list[str]) -> None:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -262,3 +263,49 @@ async def test_an_output_that_holds_only_ascii_gets_the_whole_run(
     assert "# rollback succeeded" in r.stdout  # the ASCII glyphs, chosen from the output
     r = await asyncio.to_thread(run_cli, "history", cwd=workdir, env=env)
     assert r.code == 0 and "Jos?" in r.stdout, r.output  # what it cannot hold: "?"
+
+
+def _closing(*fds: int) -> Callable[[], None]:
+    def close() -> None:  # in the child, before the console starts
+        for fd in fds:
+            os.close(fd)
+
+    return close
+
+
+async def test_a_command_started_with_its_standard_streams_closed(
+    db_url: str, workdir: Path
+) -> None:
+    # `migration-console run … >&-` (a cron line, a service): Python's stdout is None.
+    # The face ended on "AttributeError: 'NoneType' object has no attribute 'flush'"
+    # (exit 1, the run recorded succeeded), and without --yes on "… 'isatty'".
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": db_url}
+    command = [sys.executable, "-m", "console", "rollback", NAME]
+    r = await asyncio.to_thread(
+        subprocess.run,
+        [*command, "--yes"],
+        cwd=workdir,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_closing(1),  # noqa: PLW1509 - closes stdout in the child, nothing else
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    record = tomllib.loads((workdir / "history.toml").read_text())["runs"][-1]
+    assert record["status"] == "succeeded" and record["action"] == "rollback"
+    r = await asyncio.to_thread(
+        subprocess.run,
+        command,
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_closing(0),  # noqa: PLW1509 - closes stdin in the child, nothing else
+        timeout=120,
+    )
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("error: Refusing to change the database without confirmation")
