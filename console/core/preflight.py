@@ -11,12 +11,14 @@ from console.errors import PreflightFailed
 MIN_SERVER_MAJOR = 12
 # Statement kinds that only read or write rows: they need no ownership.
 _ROW_KINDS = {"SELECT", "INSERT", "UPDATE", "DELETE", "ANALYZE", "VACUUM", "SET", "DO"}
+# What a read-only transaction still takes (a database whose default is read-only).
+_READS = {"SELECT", "ANALYZE", "SET", "SHOW", "EXPLAIN"}
 
 
 async def preflight(conn: asyncpg.Connection, plan: SectionPlan) -> catalog.ServerInfo:
     """Raise PreflightFailed with one sentence and the fix; return the server's facts."""
     info = await catalog.server_info(conn)
-    problem = version_problem(info)
+    problem = version_problem(info) or read_only_problem(info, plan)
     if problem is not None:
         raise problem
     problems = await table_problems(conn, plan, info)
@@ -33,6 +35,20 @@ def version_problem(info: catalog.ServerInfo) -> PreflightFailed | None:
         f"The server runs PostgreSQL {info.version}; "
         f"the console needs {MIN_SERVER_MAJOR} or newer.",
         "Upgrade the database or run the migration by hand.",
+    )
+
+
+def read_only_problem(info: catalog.ServerInfo, plan: SectionPlan) -> PreflightFailed | None:
+    """Why a server that takes only reads here (a standby, a read-only default) cannot
+    run the section, or None: caught before the first statement, not by it."""
+    writes = [sp for sp in plan.statements if sp.kind.split()[0] not in _READS]
+    if not info.read_only or not writes:
+        return None
+    return PreflightFailed(
+        f"Database {info.database} takes only reads here (transaction_read_only is on: a "
+        f"standby, or a read-only default), so statement {writes[0].statement.number} "
+        f"({writes[0].kind}) could not run; nothing was run.",
+        "Connect to the primary, read-write server (or reset default_transaction_read_only).",
     )
 
 

@@ -309,3 +309,18 @@ async def test_a_command_started_with_its_standard_streams_closed(
     )
     assert r.returncode == 2, r.stderr
     assert r.stderr.startswith("error: Refusing to change the database without confirmation")
+
+
+async def test_a_database_that_takes_only_reads_is_refused_before_the_first_statement(
+    db_url: str, observer: asyncpg.Connection, workdir: Path
+) -> None:
+    # A standby, or a read-only default: the run failed at its first CREATE INDEX and
+    # was recorded failed. The preflight says it before anything starts.
+    name = await observer.fetchval("SELECT current_database()")
+    await observer.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    history = (workdir / "history.toml").read_text()
+    r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir)
+    assert r.code == 3, r.output
+    assert r.stderr.startswith(f"error: Database {name} takes only reads here"), r.stderr
+    assert "statement 1 (CREATE INDEX CONCURRENTLY) could not run; nothing was run." in r.stderr
+    assert (workdir / "history.toml").read_text() == history
