@@ -31,9 +31,17 @@ RUN, MONITOR, LOCK = "run", "monitor", "lock"
 
 
 def application_name(job: str, migration: str | None = None) -> str:
-    """What a session of this job says it is (PostgreSQL keeps 63 bytes of it)."""
+    """What a session of this job says it is, exactly as pg_stat_activity will show it:
+    the console finds its sessions (an orphaned statement, the run's own session) by
+    this name. PostgreSQL keeps printable ASCII only, escaping any other byte as \\xNN
+    (since 16; "?" before), and 63 bytes: the name is made so here, the same on every
+    version."""
     name = f"{APP} {job}" + (f" {migration}" if migration else "")
-    return name[:63]
+    return "".join(ch if " " <= ch <= "~" else _escaped(ch) for ch in name)[:63]
+
+
+def _escaped(ch: str) -> str:
+    return "".join(f"\\x{b:02x}" for b in ch.encode("utf-8", "surrogateescape"))
 
 
 URL, CONNINFO, ENVIRONMENT = "URL", "key=value", "PG* variables"
