@@ -137,7 +137,7 @@ def print_log(log: str) -> None:
     """A run's event log so far, as the lines following it would have printed."""
     from console.core import events as ev
 
-    if log and os.path.exists(log):
+    if log and os.path.isfile(log):
         printer = render.EventPrinter()
         with open(log, encoding="utf-8") as fh:
             for line in fh:

@@ -6,6 +6,7 @@ mark. The ``RunController`` does the following and the starting."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.core.run.pids import this_host
@@ -34,7 +35,9 @@ async def check_at_start(runs: RunController) -> None:
     for state in states:
         r = state.record
         if state.in_progress and runs.active is None:
-            remote = r.host not in ("", this_host())
+            # Followed from the database when its runner is on another machine, or its
+            # event log is not a file here (gone, or not one the console wrote).
+            remote = r.host not in ("", this_host()) or not _log_here(r.log)
             run = ActiveRun(r.migration, r.action, r.run_id, r.runner_pid, r.host, r.log, remote)
             app.notify(f"{r.action} {r.migration} is in progress: following it.")
             events = (
@@ -80,6 +83,11 @@ async def recover(runs: RunController, state: recovery.RunState) -> None:
             await runs.follow(run, _after(control.replay(r), service.adopt(state)))
     except ConsoleError as exc:
         app.report(exc)
+
+
+def _log_here(log: str) -> bool:
+    """Whether the run's event log is a file on this machine (a stat: not worth a thread)."""
+    return bool(log) and Path(log).is_file()
 
 
 async def _after(first: list[ev.Event], then: AsyncIterator[ev.Event]) -> AsyncIterator[ev.Event]:

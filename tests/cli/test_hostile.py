@@ -324,3 +324,22 @@ async def test_a_database_that_takes_only_reads_is_refused_before_the_first_stat
     assert r.stderr.startswith(f"error: Database {name} takes only reads here"), r.stderr
     assert "statement 1 (CREATE INDEX CONCURRENTLY) could not run; nothing was run." in r.stderr
     assert (workdir / "history.toml").read_text() == history
+
+
+def test_a_recorded_log_that_is_no_file_is_not_followed(workdir: Path) -> None:
+    # history.toml is a file people edit: a run's `log` naming /dev/zero made `attach`
+    # read zeros until memory ran out. Only a regular file is a run's event log.
+    (workdir / "history.toml").write_text(
+        "[[runs]]\n"
+        f'migration = "{NAME}"\n'
+        'action = "run"\n'
+        'status = "succeeded"\n'
+        "started_at = 2026-12-01T10:00:00Z\n"
+        "finished_at = 2026-12-01T10:00:05Z\n"
+        'executed_by = "x"\n'
+        'run_id = "r1"\n'
+        'log = "/dev/zero"\n'
+    )
+    r = run_cli("attach", NAME, url="postgresql://u@localhost:1/x", cwd=workdir, timeout=60)
+    assert r.code == 0, r.output
+    assert "(no event log here)" in r.stdout

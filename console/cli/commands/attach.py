@@ -30,7 +30,7 @@ def command(ctx: Context) -> int:
         return aio.run(_report_interrupted(ctx, record.migration))
     if record.status == Outcome.RUNNING and alive is None:
         return aio.run(follow_from_database(ctx, record))
-    if not record.log or not os.path.exists(record.log):
+    if not record.log or not os.path.isfile(record.log):
         say(f"{record.action} {record.migration}: {record.summary} (no event log here).")
         return exit_code(record.status)
     events = control.follow_record(record, history=store.path)

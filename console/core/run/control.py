@@ -84,13 +84,13 @@ def log_end(record: RunRecord) -> int:
     """Where a recorded run's event log ends now: take it *before* telling the runner
     anything, so that what it writes in answer (even its last event) is followed."""
     log = Path(record.log) if record.log else None
-    return log.stat().st_size if log is not None and log.exists() else 0
+    return log.stat().st_size if log is not None and log.is_file() else 0
 
 
 def replay(record: RunRecord) -> list[ev.Event]:
     """What a recorded run's event log says, as far as it goes (nothing if it is not here)."""
     log = Path(record.log) if record.log else None
-    if log is None or not log.exists():
+    if log is None or not log.is_file():
         return []
     found = (ev.decode(line) for line in log.read_text(encoding="utf-8").splitlines())
     return [e for e in found if e is not None]
