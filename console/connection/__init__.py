@@ -27,6 +27,7 @@ MASK = "***"
 # the monitor (progress, blockers, catalog reads) and the run lock (an idle session that only
 # holds an advisory lock): "migration-console run <migration>", "... monitor", "... lock".
 APP = "migration-console"
+NAME_BYTES = 63  # what PostgreSQL keeps of an application_name
 RUN, MONITOR, LOCK = "run", "monitor", "lock"
 
 
@@ -35,9 +36,16 @@ def application_name(job: str, migration: str | None = None) -> str:
     the console finds its sessions (an orphaned statement, the run's own session) by
     this name. PostgreSQL keeps printable ASCII only, escaping any other byte as \\xNN
     (since 16; "?" before), and 63 bytes: the name is made so here, the same on every
-    version."""
+    version, a longer one cut and ended with a digest of the whole."""
     name = f"{APP} {job}" + (f" {migration}" if migration else "")
-    return "".join(ch if " " <= ch <= "~" else _escaped(ch) for ch in name)[:63]
+    shown = "".join(ch if " " <= ch <= "~" else _escaped(ch) for ch in name)
+    if len(shown) <= NAME_BYTES:
+        return shown
+    # Cut, it ends with a digest of the whole: two long names that begin alike differ.
+    import hashlib
+
+    digest = hashlib.blake2s(shown.encode(), digest_size=3).hexdigest()
+    return f"{shown[: NAME_BYTES - len(digest) - 1]}~{digest}"
 
 
 def _escaped(ch: str) -> str:

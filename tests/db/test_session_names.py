@@ -57,3 +57,13 @@ async def test_an_orphaned_statement_of_a_migration_with_any_name_is_found(
         task.cancel()
     finally:
         conn.terminate()
+
+
+def test_two_long_names_that_begin_alike_are_told_apart() -> None:
+    # Cut to 63 bytes they were one name: recover took one's running statement for the
+    # other's orphan, and Blockers could name the wrong run's session.
+    stem = "20251123_add_composite_indexes_to_conversation_messages_part_"
+    first, second = (application_name(RUN, f"{stem}{n}") for n in (1, 2))
+    assert first != second
+    assert len(first) == len(second) == 63
+    assert application_name(RUN, f"{stem}1") == first  # the same every time
