@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Change", "HistoryStore"]
 
+# A change made on the blocks of text it concerns: their edits, or None for the whole way.
+Blockwise = Callable[[dict[str, Any]], "list[blocks.Edit] | None"]
+
 
 class HistoryStore:
     """Reads and changes one history.toml; see the module docstring for the guarantees."""
@@ -100,11 +103,7 @@ class HistoryStore:
         ``[[migrations]]`` row up to date. A person's ``notes`` on that row are never
         touched: the run's outcome goes to ``result``. ``closes``: the interrupted
         record this run resumes, ended in the same write (see ``start_run``)."""
-        change, blockwise = self._finishing(run)
-        if closes is None:
-            self._change(change, blockwise)
-        else:
-            self.update(self._closing(closes, change))
+        self._run_change(*self._finishing(run), closes)
 
     finish_run = append_run
 
@@ -124,25 +123,24 @@ class HistoryStore:
             edit = document.run_edit(raw, record)
             return None if edit is None else [edit]
 
+        self._run_change(change, blockwise, closes)
+
+    def _run_change(self, change: Change, blockwise: Blockwise, closes: RunRecord | None) -> None:
+        """A run's record written; with ``closes`` finished first, in one change of the
+        whole document (two records of one array: the blocks' way takes one element per
+        array)."""
         if closes is None:
             self._change(change, blockwise)
-        else:
-            self.update(self._closing(closes, change))
-
-    def _closing(self, closes: RunRecord, then: Change) -> Change:
-        """``closes`` finished, then ``then``: one change of the whole document (two
-        records of one array: the blocks' way takes one element per array)."""
+            return
         finish, _blockwise = self._finishing(closes)
 
-        def change(doc: TOMLDocument) -> None:
+        def both(doc: TOMLDocument) -> None:
             finish(doc)
-            then(doc)
+            change(doc)
 
-        return change
+        self.update(both)
 
-    def _finishing(
-        self, run: RunRecord
-    ) -> tuple[Change, Callable[[dict[str, Any]], list[blocks.Edit] | None]]:
+    def _finishing(self, run: RunRecord) -> tuple[Change, Blockwise]:
         """``append_run``'s change, on the whole document and on its blocks."""
         from console.core.history import document  # and tomlkit: at the first write
 
@@ -273,7 +271,7 @@ class HistoryStore:
             self._remember(new, doc)
             self._seen = (new, back)
 
-    def _change(self, change: Change, blockwise: Callable[[dict[str, Any]], Any]) -> None:
+    def _change(self, change: Change, blockwise: Blockwise) -> None:
         """``change`` made on the blocks of text it concerns alone (``blockwise`` names
         them from the content), written only if the new text reads back as exactly the
         content intended; else on the whole document (``update``)."""
