@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console import connection
-from console.connection import PG_VARS, Dsn, DsnError, NotADsn, Redactor
+from console.connection import PG_VARS, Dsn, DsnError, NotADsn, Redactor, as_text
 from console.errors import BadInput
 
 __all__ = [
@@ -137,9 +137,3 @@ def default_operator(env: Mapping[str, str] | None = None) -> str:
     except (KeyError, OSError):
         user = "unknown"
     return as_text(f"{user}@{socket.gethostname()}")
-
-
-def as_text(value: str) -> str:
-    """A label from the environment as text history.toml can hold: a byte that is not
-    UTF-8 (an environment variable may hold any) becomes U+FFFD."""
-    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

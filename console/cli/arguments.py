@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from console import __version__
+from console.connection import is_text
 
 EPILOG = """exit codes: 0 success; 1 migration failed or interrupted, or verification mismatch;
 2 bad input or configuration; 3 cannot connect or not permitted;
@@ -27,14 +28,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _text(text: str, what: str) -> str:
-    """Text that can be written to history.toml: no byte the system could not decode as
-    UTF-8 (a command line may hold any bytes; they arrive as lone surrogates)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
+    """Text that can be written to history.toml (``is_text``)."""
+    if not is_text(text):
         raise argparse.ArgumentTypeError(
             f"{what} holds bytes that are not UTF-8 text (a stray character?)"
-        ) from None
+        )
     return text
 
 

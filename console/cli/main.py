@@ -142,20 +142,18 @@ def hide_secrets_from_ps(argv: list[str]) -> None:
     The process title becomes the same command line with the secrets masked, before a
     runner is forked (it inherits the title). It showed from the program's start until
     here, some tens of milliseconds: DATABASE_URL, PGPASSWORD or ~/.pgpass never do."""
-    if not any("://" in a or "password" in a.lower() for a in argv):
-        return
-    from console.connection import MASK, secrets_of
 
-    shown, hidden = [], False
-    for arg in argv:
-        for secret in secrets_of(arg) if "://" in arg or "password" in arg.lower() else ():
-            arg, hidden = arg.replace(secret, MASK), True
-        shown.append(arg)
-    if hidden:
+    def may_hold_one(arg: str) -> bool:
+        return "://" in arg or "password" in arg.lower()
+
+    if not any(may_hold_one(a) for a in argv):
+        return
+    from console.connection import Redactor, as_text, secrets_of
+
+    shown = [Redactor(secrets_of(a))(a) if may_hold_one(a) else a for a in argv]
+    if shown != argv:
         import shlex
 
         from setproctitle import setproctitle
 
-        # Bytes the system could not decode (lone surrogates) become U+FFFD in the title.
-        title = shlex.join(shown).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        setproctitle(title)
+        setproctitle(as_text(shlex.join(shown)))  # what the system could not decode: U+FFFD

@@ -209,7 +209,7 @@ def parse_dsn(text: str) -> Dsn:
     """A URL or key=value pairs; DsnError (which never quotes ``text``) when unreadable."""
     from console.connection import _syntax  # the readers: loaded when first needed
 
-    if not _is_text(text):
+    if not is_text(text):
         raise DsnError(NOT_TEXT)
     if _URL_PREFIX.match(text):
         form, parts = URL, _syntax.read_url(text, SECRET_PARAMS)
@@ -290,7 +290,7 @@ def password_forms(password: str | None, *written: str) -> tuple[str, ...]:
     return _unique([password, quote(password, **how), quote_plus(password, **how), *written])
 
 
-def _is_text(text: str) -> bool:
+def is_text(text: str) -> bool:
     """Whether ``text`` is text: not bytes the system could not decode (as a command
     line or an environment variable may hold, as lone surrogates)."""
     try:
@@ -298,6 +298,12 @@ def _is_text(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def as_text(value: str) -> str:
+    """``value`` as text history.toml (or a process title) can hold: a byte that is not
+    UTF-8 (a command line or an environment variable may hold any) becomes U+FFFD."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
