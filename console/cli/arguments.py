@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 from console import __version__
-from console.connection import is_text
 
 EPILOG = """exit codes: 0 success; 1 migration failed or interrupted, or verification mismatch;
 2 bad input or configuration; 3 cannot connect or not permitted;
@@ -29,6 +28,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 def _text(text: str, what: str) -> str:
     """Text that can be written to history.toml (``is_text``)."""
+    from console.connection import is_text  # not for --help and --version
+
     if not is_text(text):
         raise argparse.ArgumentTypeError(
             f"{what} holds bytes that are not UTF-8 text (a stray character?)"
