@@ -136,8 +136,9 @@ def _devnull_stdout() -> None:
 def print_log(log: str) -> None:
     """A run's event log so far, as the lines following it would have printed."""
     from console.core import events as ev
+    from console.core.run.tail import log_here
 
-    if log and os.path.isfile(log):
+    if log_here(log) is not None:
         printer = render.EventPrinter()
         with open(log, encoding="utf-8") as fh:
             for line in fh:

@@ -6,7 +6,6 @@ mark. The ``RunController`` does the following and the starting."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.core.run.pids import this_host
@@ -26,6 +25,8 @@ else:
 async def check_at_start(runs: RunController) -> None:
     """A run recorded as running: follow it (here, or from the database), or, if its
     runner went away, offer to adopt, resume or mark it."""
+    from console.core.run.tail import log_here  # loaded when runs are looked for
+
     app, service = runs.app, runs.service
     try:
         states = await service.open_runs()
@@ -37,7 +38,7 @@ async def check_at_start(runs: RunController) -> None:
         if state.in_progress and runs.active is None:
             # Followed from the database when its runner is on another machine, or its
             # event log is not a file here (gone, or not one the console wrote).
-            remote = r.host not in ("", this_host()) or not _log_here(r.log)
+            remote = r.host not in ("", this_host()) or log_here(r.log) is None
             run = ActiveRun(r.migration, r.action, r.run_id, r.runner_pid, r.host, r.log, remote)
             app.notify(f"{r.action} {r.migration} is in progress: following it.")
             events = (
@@ -83,11 +84,6 @@ async def recover(runs: RunController, state: recovery.RunState) -> None:
             await runs.follow(run, _after(control.replay(r), service.adopt(state)))
     except ConsoleError as exc:
         app.report(exc)
-
-
-def _log_here(log: str) -> bool:
-    """Whether the run's event log is a file on this machine (a stat: not worth a thread)."""
-    return bool(log) and Path(log).is_file()
 
 
 async def _after(first: list[ev.Event], then: AsyncIterator[ev.Event]) -> AsyncIterator[ev.Event]:

@@ -3,8 +3,6 @@ from any terminal; the exit code is the run's."""
 
 from __future__ import annotations
 
-import os
-
 from console.cli import aio
 from console.cli.context import Context
 from console.cli.follow import follow, follow_from_database, print_log, say
@@ -17,6 +15,7 @@ def command(ctx: Context) -> int:
     from console.core.run import control
     from console.core.run.pids import record_alive
     from console.core.run.request import exit_code
+    from console.core.run.tail import log_here
 
     name = ctx.load_migration().name if ctx.migration else None
     store = HistoryStore(ctx.history_path)
@@ -30,7 +29,7 @@ def command(ctx: Context) -> int:
         return aio.run(_report_interrupted(ctx, record.migration))
     if record.status == Outcome.RUNNING and alive is None:
         return aio.run(follow_from_database(ctx, record))
-    if not record.log or not os.path.isfile(record.log):
+    if log_here(record.log) is None:
         say(f"{record.action} {record.migration}: {record.summary} (no event log here).")
         return exit_code(record.status)
     events = control.follow_record(record, history=store.path)

@@ -25,7 +25,7 @@ from console.core.run import recovery
 from console.core.run.keeper import describe_holder
 from console.core.run.pids import record_alive
 from console.core.run.request import plan_for
-from console.core.run.tail import follow, recorded
+from console.core.run.tail import follow, log_here, recorded
 from console.core.run.tail import follow_launched as follow_launched  # the faces' one place
 from console.db import runlock
 from console.db.connect import close_quietly, connect
@@ -76,21 +76,21 @@ def follow_record(
         lambda: record_alive(record),
         runner_pid=record.runner_pid or 0,
         start_at=start_at,
-        recorded=None if history is None else recorded(history, record.run_id),
+        recorded=recorded(history, record.run_id),
     )
 
 
 def log_end(record: RunRecord) -> int:
     """Where a recorded run's event log ends now: take it *before* telling the runner
     anything, so that what it writes in answer (even its last event) is followed."""
-    log = Path(record.log) if record.log else None
-    return log.stat().st_size if log is not None and log.is_file() else 0
+    log = log_here(record.log)
+    return log.stat().st_size if log is not None else 0
 
 
 def replay(record: RunRecord) -> list[ev.Event]:
     """What a recorded run's event log says, as far as it goes (nothing if it is not here)."""
-    log = Path(record.log) if record.log else None
-    if log is None or not log.is_file():
+    log = log_here(record.log)
+    if log is None:
         return []
     found = (ev.decode(line) for line in log.read_text(encoding="utf-8").splitlines())
     return [e for e in found if e is not None]

@@ -133,13 +133,15 @@ def follow_launched(launched: Launched) -> AsyncIterator[ev.Event]:
         launched.alive,
         wake=launched.wake,
         runner_pid=launched.pid,
-        recorded=None if launched.history is None else recorded(launched.history, launched.run_id),
+        recorded=recorded(launched.history, launched.run_id),
     )
 
 
-def recorded(history: Path, run_id: str) -> Callable[[], ev.Event | None]:
+def recorded(history: Path | None, run_id: str) -> Callable[[], ev.Event | None] | None:
     """How history.toml says the run ended (``recording.recorded_end``), looked up when
-    asked: only a follower whose runner left no last word asks."""
+    asked: only a follower whose runner left no last word asks. None without a history."""
+    if history is None:
+        return None
 
     def look() -> ev.Event | None:
         from console.core.recording import recorded_end
@@ -147,6 +149,13 @@ def recorded(history: Path, run_id: str) -> Callable[[], ev.Event | None]:
         return recorded_end(history, run_id)
 
     return look
+
+
+def log_here(log: str | None) -> Path | None:
+    """A recorded run's event log, if it is a file on this machine: a run's ``log`` comes
+    from history.toml, which people edit (a device or a FIFO would never end or block)."""
+    path = Path(log) if log else None
+    return path if path is not None and path.is_file() else None
 
 
 def code_of(event: ev.Event) -> int | None:
