@@ -19,7 +19,7 @@ class ActiveRun:
     runner_pid: int | None
     host: str
     log: str = ""
-    remote: bool = False  # followed from the database: its runner is on another machine
+    remote: bool = False  # followed from the database: its runner elsewhere, or no log here
     pid: int | None = None  # its migration session, once started
     runner_started: int | None = None  # when its runner process started (from RunStarted)
     pause_blockers: tuple[int, ...] = ()  # who blocked the last attempt, during a retry pause

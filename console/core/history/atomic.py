@@ -23,13 +23,11 @@ _NOT_A_FILE = (
     "{path} is not a regular file (a device, a FIFO, a folder): nothing was read or written there."
 )
 _NOT_A_FILE_HINT = "Pass --history with the path of a file (default: ./history.toml)."
+MAX_BYTES = 64 * 1024 * 1024  # some 50,000 runs: a larger file is no history.toml
 
 
 def lock_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.lock")
-
-
-MAX_BYTES = 64 * 1024 * 1024  # some 50,000 runs: a larger file is no history.toml
 
 
 def read_text(path: Path) -> str:

@@ -114,10 +114,10 @@ def from_spec(
 
 @dataclass(frozen=True)
 class Given:
-    """What a forked runner's face gave it besides the request (``handoff``):
-    ``migration``, ``plan``, ``gate``, ``closes`` and ``reading`` as ``execute_run``
-    takes them;
-    ``refused`` hears why the runner refused to start, if it did."""
+    """What a runner's face gave it besides the request (``handoff``; the TUI's spawn
+    gives ``closes`` alone): ``migration``, ``plan``, ``gate``, ``closes`` and
+    ``reading`` as ``execute_run`` takes them; ``refused`` hears why the runner refused
+    to start, if it did."""
 
     migration: Migration | None = None
     plan: SectionPlan | None = None
