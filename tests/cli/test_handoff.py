@@ -5,6 +5,7 @@ before it says go leaves nothing behind, on the server or in history.toml."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -182,29 +183,39 @@ async def test_the_face_killed_at_the_question_leaves_nothing(
     assert (workdir / "history.toml").read_text() == history
 
 
-async def test_a_runner_lost_before_it_is_ready_is_said(workdir: Path, tmp_path: Path) -> None:
-    # The runner's host name lookup hangs (a sitecustomize hook), so its face waits for
-    # "ready"; the runner is then killed.
+async def connecting(
+    workdir: Path, tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], int]:
+    """``python -m console ARGS`` whose runner's host name lookup hangs (a sitecustomize
+    hook, for 2 min), once the runner is in it: the face, and its one runner's pid."""
     hook, entered = slow_dns_hook(tmp_path)
-    env = {
-        **os.environ,
-        "PYTHONPATH": f"{hook}:{ROOT}",
-        "DATABASE_URL": f"postgresql://u:Sekr1t-pw@{SLOW_HOST}:5432/x",
-    }
     face = subprocess.Popen(  # noqa: ASYNC220 - started once; waited for in a thread
-        [sys.executable, "-m", "console", "run", NAME, "--yes"],
+        [sys.executable, "-m", "console", *args],
         cwd=workdir,
-        env=env,
+        env={**os.environ, **(env or {}), "PYTHONPATH": f"{hook}:{ROOT}"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         end = time.monotonic() + 60
-        while not entered.exists():  # the runner is connecting (and will hang for 2 min)
+        while not entered.exists():
             assert time.monotonic() < end and face.poll() is None, "the runner never connected"
             await asyncio.sleep(0.02)
         (runner,) = children(face.pid)
+    except BaseException:
+        face.kill()
+        raise
+    return face, runner
+
+
+async def test_a_runner_lost_before_it_is_ready_is_said(workdir: Path, tmp_path: Path) -> None:
+    # The face waits for "ready" while its runner connects; the runner is then killed.
+    url = f"postgresql://u:Sekr1t-pw@{SLOW_HOST}:5432/x"
+    face, runner = await connecting(
+        workdir, tmp_path, "run", NAME, "--yes", env={"DATABASE_URL": url}
+    )
+    try:
         os.kill(runner, signal.SIGKILL)
         _out, err = await asyncio.to_thread(face.communicate, timeout=30)
     finally:
@@ -249,31 +260,17 @@ def test_a_runner_that_cannot_start_says_why(workdir: Path, tmp_path: Path) -> N
 async def test_a_password_on_the_command_line_is_masked_in_ps(
     workdir: Path, tmp_path: Path
 ) -> None:
-    # The runner's host name lookup hangs, so the face and its runner stay alive for the
-    # look at their command lines (/proc/PID/cmdline, what `ps` shows every user).
-    hook, entered = slow_dns_hook(tmp_path)
+    # The face and its runner stay alive (the runner is connecting) for the look at their
+    # command lines (/proc/PID/cmdline, what `ps` shows every user).
     url = f"postgresql://u:Sekr1t-pw@{SLOW_HOST}:5432/x"
-    face = subprocess.Popen(  # noqa: ASYNC220 - started once; waited for in a thread
-        [sys.executable, "-m", "console", "--database-url", url, "run", NAME, "--yes"],
-        cwd=workdir,
-        env={**os.environ, "PYTHONPATH": f"{hook}:{ROOT}"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    face, runner = await connecting(workdir, tmp_path, "--database-url", url, "run", NAME, "--yes")
     try:
-        end = time.monotonic() + 60
-        while not entered.exists():  # the runner is connecting (and will hang for 2 min)
-            assert time.monotonic() < end and face.poll() is None, "the runner never connected"
-            await asyncio.sleep(0.02)
-        runners = children(face.pid)
-        assert len(runners) == 1
-        for pid in (face.pid, *runners):
+        for pid in (face.pid, runner):
             shown = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
             assert "Sekr1t" not in shown, shown
             assert f"postgresql://u:***@{SLOW_HOST}:5432/x" in shown and NAME in shown
     finally:
-        for pid in children(face.pid):
-            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(runner, signal.SIGKILL)
         face.kill()
         await asyncio.to_thread(face.communicate, timeout=30)

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -265,12 +264,26 @@ async def test_an_output_that_holds_only_ascii_gets_the_whole_run(
     assert r.code == 0 and "Jos?" in r.stdout, r.output  # what it cannot hold: "?"
 
 
-def _closing(*fds: int) -> Callable[[], None]:
-    def close() -> None:  # in the child, before the console starts
-        for fd in fds:
-            os.close(fd)
-
-    return close
+def started_closed(
+    fd: int, workdir: Path, env: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """``python -m console ARGS`` started with descriptor ``fd`` closed (in the child,
+    before the console starts); the other two captured, standard input /dev/null."""
+    stdio: dict[str, int | None] = {
+        "stdin": subprocess.DEVNULL,
+        "stdout": subprocess.PIPE,
+        "stderr": subprocess.PIPE,
+    }
+    stdio[("stdin", "stdout", "stderr")[fd]] = None  # the test's own, closed in the child
+    return subprocess.run(
+        [sys.executable, "-m", "console", *args],
+        cwd=workdir,
+        env=env,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: os.close(fd),  # noqa: PLW1509 - that descriptor, nothing else
+        **stdio,  # type: ignore[arg-type]
+    )
 
 
 async def test_a_command_started_with_its_standard_streams_closed(
@@ -280,33 +293,12 @@ async def test_a_command_started_with_its_standard_streams_closed(
     # The face ended on "AttributeError: 'NoneType' object has no attribute 'flush'"
     # (exit 1, the run recorded succeeded), and without --yes on "… 'isatty'".
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": db_url}
-    command = [sys.executable, "-m", "console", "rollback", NAME]
-    r = await asyncio.to_thread(
-        subprocess.run,
-        [*command, "--yes"],
-        cwd=workdir,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=_closing(1),  # noqa: PLW1509 - closes stdout in the child, nothing else
-        timeout=120,
-    )
+    r = await asyncio.to_thread(started_closed, 1, workdir, env, "rollback", NAME, "--yes")
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
     record = tomllib.loads((workdir / "history.toml").read_text())["runs"][-1]
     assert record["status"] == "succeeded" and record["action"] == "rollback"
-    r = await asyncio.to_thread(
-        subprocess.run,
-        command,
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=_closing(0),  # noqa: PLW1509 - closes stdin in the child, nothing else
-        timeout=120,
-    )
+    r = await asyncio.to_thread(started_closed, 0, workdir, env, "rollback", NAME)
     assert r.returncode == 2, r.stderr
     assert r.stderr.startswith("error: Refusing to change the database without confirmation")
 
