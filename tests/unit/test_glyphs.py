@@ -113,9 +113,9 @@ def _sample(cls: type) -> object:
     """An instance of an event class, every field filled by its type."""
     hints = typing.get_type_hints(cls)
     values = {}
-    for f in dataclasses.fields(cls):
-        kind = hints[f.name]
-        values[f.name] = _result() if kind is ev.RunResult else SAMPLE[kind]
+    for name in cls.__struct_fields__:
+        kind = hints[name]
+        values[name] = _result() if kind is ev.RunResult else SAMPLE[kind]
     return cls(**values)
 
 

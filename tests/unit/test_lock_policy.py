@@ -169,3 +169,34 @@ def test_events_round_trip_through_json_lines() -> None:
         assert ev.decode(ev.encode(e)) == e
     assert ev.decode("{not json") is None
     assert ev.decode('{"event": "FromTheFuture", "x": 1}') is None
+
+
+def test_event_logs_written_before_msgspec_still_read() -> None:
+    """A run's log from an older console (json.dumps, datetimes by isoformat) is followed
+    and replayed as it was written; a field added by a newer console is left out, and a
+    line whose field has the wrong type is no event."""
+    started = (
+        '{"event": "RunStarted", "migration": "m", "action": "run", "section": "up", '
+        '"statements": 7, "in_transaction": false, "reason": "why", "database": "db", '
+        '"pid": 9, "started_at": "2026-12-01T12:00:00.250000+00:00", "run_id": "run-1", '
+        '"runner_pid": 99, "host": "h", "log": "/l", "runner_started": 0, "from_later": 1}'
+    )
+    e = ev.decode(started)
+    assert isinstance(e, ev.RunStarted)
+    assert e.started_at == datetime(2026, 12, 1, 12, 0, 0, 250000, tzinfo=UTC)
+    assert (e.pid, e.run_id, e.log) == (9, "run-1", "/l")
+    waiting = ev.decode('{"event": "Waiting", "number": 1, "reason": "r", "blockers": [4, 5]}')
+    assert waiting == ev.Waiting(1, "r", (4, 5))
+    assert ev.decode('{"event": "Waiting", "number": "one", "reason": "r", "blockers": []}') is None
+    assert ev.decode('{"event": "Waiting", "number": 1') is None  # torn
+
+
+def test_an_event_holding_bytes_that_are_not_utf8_is_written_with_u_fffd() -> None:
+    # A path from the system (the --history file's name, say) can hold a byte that is not
+    # UTF-8, which Python keeps as a lone surrogate and no JSON reader takes.
+    e = ev.RecordProblem("history.toml at /tmp/h\udce9.toml cannot be written", "/tmp/x")
+    line = ev.encode(e)
+    line.encode("utf-8")  # a line the log can hold
+    assert ev.decode(line) == ev.RecordProblem(
+        "history.toml at /tmp/h\ufffd.toml cannot be written", "/tmp/x"
+    )
