@@ -243,6 +243,34 @@ async def test_a_state_folder_that_cannot_take_the_event_log_refuses_before_runn
     )
 
 
+async def test_a_state_folder_whose_name_is_not_utf8_refuses_before_running(
+    db_url: str, observer: asyncpg.Connection, workdir: Path, tmp_path: Path
+) -> None:
+    # history.toml records where the run's event log is, and TOML holds only UTF-8: such
+    # a run's record went to a fallback file, and its log's lines could not be written
+    # (the runner's recorder died, and the face waited for an end that never came).
+    history = (workdir / "history.toml").read_text()
+    state = tmp_path / "st\udce9te"  # the byte \xe9, as Python reads it from a name
+    r = await asyncio.to_thread(
+        run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir,
+        env={"MIGRATION_CONSOLE_STATE_DIR": str(state)}, timeout=60,
+    )  # fmt: skip
+    assert r.code == 2, r.output
+    assert r.stderr.startswith(
+        f"error: The folder for the run's event log, {tmp_path}/st\ufffdte/runs, has a name "
+        "that is not UTF-8"
+    ), r.stderr
+    assert "MIGRATION_CONSOLE_STATE_DIR" in r.stderr
+    assert "Traceback" not in r.output
+    assert (workdir / "history.toml").read_text() == history
+    assert not os.path.exists(os.fsencode(str(state)))  # nothing was made there
+    await poll_until(
+        observer,
+        "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name LIKE $1",
+        "migration-console%",
+    )
+
+
 async def test_an_output_that_holds_only_ascii_gets_the_whole_run(
     db_url: str, workdir: Path
 ) -> None:

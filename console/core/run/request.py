@@ -72,9 +72,18 @@ def state_dir() -> Path:
 def start_log(request: RunRequest) -> Path:
     """The run's event log, made empty before its runner starts (a face follows it from
     the start), and the runner's stderr file beside it; BadInput (exit 2) if their
-    folder cannot take them (full, read-only), before anything runs."""
+    folder cannot take them (full, read-only, a name that is not UTF-8), before
+    anything runs."""
     log = request.log_path
     assert log is not None
+    from console.connection import as_text, is_text
+
+    if not is_text(str(log)):
+        raise BadInput(
+            f"The folder for the run's event log, {as_text(str(log.parent))}, has a name that "
+            "is not UTF-8, and history.toml could not record where the log is: nothing was run.",
+            f"Point {STATE_ENV} at a folder whose name is UTF-8.",
+        )
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.touch()

@@ -18,6 +18,7 @@ import os
 import queue
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -48,6 +49,8 @@ class EventLog:
                 self._file.flush()
             except OSError:
                 pass  # a full disk must not stop the run; history.toml still gets it
+            except Exception:  # noqa: BLE001 - nor an event it cannot write: the run goes on
+                traceback.print_exc()  # to the run's stderr file
         self._poke()
 
     def _skip(self, e: ev.IndexProgress) -> bool:
@@ -131,6 +134,8 @@ class Recorder:
                     break
             try:
                 self._record([e for e in batch if e is not None])
+            except Exception:  # noqa: BLE001 - the thread lives on: drain() waits for it
+                traceback.print_exc()  # to the run's stderr file
             finally:
                 for _ in batch:
                     self._queue.task_done()
