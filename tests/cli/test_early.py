@@ -54,6 +54,27 @@ def test_which_parsed_commands_fork(command: str | None, resume: bool, forks: bo
     assert early.forks(command, resume) is forks
 
 
+PRELOADED = """
+import sys
+from console.core.run import early
+
+early.start()
+print(sorted(set(early.SHARED) - set(sys.modules)), flush=True)
+early.discard()
+"""
+
+
+def test_what_both_sides_load_is_loaded_before_the_fork() -> None:
+    # Each name in SHARED loads (a module renamed or gone would be skipped unsaid), and
+    # is loaded by the time the runner forks: it inherits it instead of loading it again.
+    r = subprocess.run(
+        [sys.executable, "-c", PRELOADED], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]", r.stdout
+    assert "asyncio" in early.SHARED and "console.core.run.handoff" in early.SHARED
+
+
 DISCARDED = """
 import gc, os, sys, time
 from console.core.run import early
