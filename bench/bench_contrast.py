@@ -9,7 +9,8 @@ then the console headless at 80x24, three times:
   before    Textual's default theme (textual-dark), as a 16-colour terminal shows it:
             every truecolor rounded to the nearest of the 16 the way Rich writes it
   after     the console's 16-colour theme (console-16), written as ANSI colours
-  no_color  NO_COLOR=1 (Textual greys every colour), then rounded to 16 colours
+  no_color  NO_COLOR=1 (Textual greys every colour), then rounded to 16 colours:
+            Textual's default theme, then the console's own for NO_COLOR (console-mono)
 
 Each time it walks the panels (keys 1 to 7, three notifications, a run log longer
 than the screen, a checklist, the run's confirmation dialog), reads the Segments
@@ -162,7 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for label, theme, no_color in (
                     ("before: textual-dark on 16 colours", None, False),
                     ("after: console-16", "console-16", False),
-                    ("NO_COLOR=1 (textual-dark, greys), on 16 colours", None, True),
+                    ("NO_COLOR=1, before: textual-dark greyed, on 16 colours", None, True),
+                    ("NO_COLOR=1, after: console-mono, on 16 colours", "console-mono", True),
                 ):
                     report(label, await measure(url, work, theme, no_color), ns.all)
             finally:

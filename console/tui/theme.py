@@ -16,6 +16,14 @@ measures the whole screen. Not chosen
 * on a headless app (tests, screenshots): there is no terminal to fit, and
   screenshots should not depend on the ``TERM`` of whoever makes them.
 
+**NO_COLOR.** Textual's default theme turned grey put unlike colours on the same
+grey once a 16-colour terminal rounds them: the run's confirmation named its database
+grey on grey (1.0:1), the key bar too. Under ``NO_COLOR`` a terminal gets
+``console-mono``: black, white and two greys that round to four different colours
+of the 16 (black, bright black, white, bright white), every pair it sets at 4.5:1 on
+xterm's palette; what colour told apart (the error banner, the top bar, the selected
+row) is black on a light ground there.
+
 ``TEXTUAL_COLOR_SYSTEM=standard`` forces the 16-colour theme, ``=truecolor`` keeps
 the default one; either theme can also be picked from the command palette.
 
@@ -113,6 +121,49 @@ SIXTEEN = Theme(
 )
 
 
+MONO_NAME = "console-mono"
+BLACK, DARK, LIGHT, WHITE = "#000000", "#5f5f5f", "#b2b2b2", "#ffffff"
+
+# Each of the theme's variables by its grey (and the cursor's styles: a bold black is
+# shown bright black on 16 colours, 4.0:1 on white).
+_MONO_GREYS = {
+    WHITE: "text text-primary text-secondary text-accent text-warning text-error text-success "
+    "ansi-foreground border scrollbar-hover scrollbar-active link-color link-background-hover "
+    "footer-foreground footer-key-foreground input-cursor-background block-cursor-background "
+    "button-foreground button-color-foreground",
+    LIGHT: "text-muted foreground-muted scrollbar footer-description-foreground "
+    "block-cursor-blurred-background input-selection-background screen-selection-background",
+    DARK: "text-disabled panel-lighten-2 border-blurred",
+    BLACK: "background-muted ansi-background block-cursor-foreground "
+    "block-cursor-blurred-foreground block-hover-background scrollbar-background "
+    "scrollbar-background-hover scrollbar-background-active scrollbar-corner-color "
+    "link-color-hover footer-background footer-key-background footer-description-background "
+    "footer-item-background input-cursor-foreground input-selection-foreground "
+    "screen-selection-foreground",
+}
+MONO = Theme(
+    name=MONO_NAME,
+    dark=True,
+    primary=LIGHT,
+    secondary=LIGHT,
+    accent=WHITE,
+    warning=WHITE,
+    error=WHITE,
+    success=LIGHT,
+    foreground=WHITE,
+    background=BLACK,
+    surface=BLACK,
+    panel=BLACK,
+    boost=BLACK,
+    variables={
+        **{name: grey for grey, names in _MONO_GREYS.items() for name in names.split()},
+        "block-cursor-text-style": "none",
+        "block-cursor-blurred-text-style": "none",
+        "input-cursor-text-style": "none",
+    },
+)
+
+
 def wants_16_colours(color_system: str | None, env: Mapping[str, str]) -> bool:
     """The rule in the module's docstring, for a terminal (not a headless app)."""
     if "NO_COLOR" in env:
@@ -120,6 +171,14 @@ def wants_16_colours(color_system: str | None, env: Mapping[str, str]) -> bool:
     if env.get("TERM", "").strip().lower().startswith("linux"):
         return True
     return color_system in ("standard", "windows")
+
+
+def chosen(color_system: str | None, env: Mapping[str, str]) -> str | None:
+    """The console's theme for a terminal: NO_COLOR's, the 16 colours', or None (Textual's
+    default). Textual reads NO_COLOR as this does: set, whatever its value."""
+    if "NO_COLOR" in env:
+        return MONO_NAME
+    return NAME if wants_16_colours(color_system, env) else None
 
 
 class AsciiScrollBarRender(ScrollBarRender):
@@ -139,10 +198,13 @@ def textual_glyphs() -> None:
 
 
 def apply_theme(app: App[Any]) -> None:
-    """Register the 16-colour theme and choose it when the terminal has 16 colours;
-    Textual's glyphs and borders (the class ``-ascii``) as console/glyphs.py chose."""
+    """Register the 16-colour and the NO_COLOR themes and choose one when the terminal
+    has 16 colours or NO_COLOR is set; Textual's glyphs and borders (the class
+    ``-ascii``) as console/glyphs.py chose."""
     app.register_theme(SIXTEEN)
+    app.register_theme(MONO)
     textual_glyphs()
     app.set_class(is_ascii(), "-ascii")
-    if not app.is_headless and wants_16_colours(app.console.color_system, os.environ):
-        app.theme = NAME
+    name = None if app.is_headless else chosen(app.console.color_system, os.environ)
+    if name is not None:
+        app.theme = name

@@ -147,6 +147,55 @@ def test_the_check_finds_the_pairs_the_issue_reports() -> None:
 
 
 @pytest.mark.parametrize(
+    ("color_system", "env", "name"),
+    [
+        ("standard", {"TERM": "xterm", "NO_COLOR": "1"}, theme.MONO_NAME),
+        ("truecolor", {"TERM": "xterm-256color", "NO_COLOR": ""}, theme.MONO_NAME),
+        ("standard", {"TERM": "xterm"}, theme.NAME),
+        ("truecolor", {"TERM": "xterm-256color"}, None),
+    ],
+)
+def test_no_color_gets_the_grey_theme(
+    color_system: str | None, env: dict[str, str], name: str | None
+) -> None:
+    assert theme.chosen(color_system, env) == name
+
+
+def test_the_grey_theme_rounds_to_four_of_the_16_and_its_pairs_reach_aa() -> None:
+    """Each grey of console-mono becomes its own of the 16 (black, bright black, white,
+    bright white) on a 16-colour terminal, and every pair it sets reaches 4.5:1 there."""
+    t = theme.MONO
+    values = {**t.to_color_system().generate(), **t.variables}
+    greys = (theme.BLACK, theme.DARK, theme.LIGHT, theme.WHITE)
+    sixteen = [int(RichColor.parse(g).downgrade(ColorSystem.STANDARD).number or 0) for g in greys]
+    assert sixteen == [0, 8, 7, 15]
+    on_16 = dict(zip(greys, sixteen, strict=True))
+
+    def ratio(fg: str, bg: str, bold: bool = False) -> float:
+        f, b = on_16[values.get(fg, fg).lower()], on_16[values.get(bg, bg).lower()]
+        return contrast(rgb(XTERM[f + 8 if bold and f < 8 else f]), rgb(XTERM[b]))
+
+    # The theme's variables as the 16-colour theme's pairs use them (the cursor is not
+    # bold here), and what the stylesheet sets for this theme in their place.
+    cursor_bold = values["block-cursor-text-style"] == "bold"
+    pairs = [
+        (fg, bg, bold and (cursor_bold or not fg.startswith("block-cursor")))
+        for fg, bg, bold, what in TEXT_PAIRS
+        if "console.tcss" not in what and what != "top bar, table headers"
+    ]
+    pairs += [
+        ("background", "primary", False),  # top bar, table headers
+        ("background", "foreground", False),  # error banner
+        ("background", "secondary", False),  # warning banner
+    ]
+    low = [f"{fg} on {bg}: {ratio(fg, bg, bold):.2f}" for fg, bg, bold in pairs
+           if ratio(fg, bg, bold) < TEXT]  # fmt: skip
+    low += [f"{fg} on {bg}: {ratio(fg, bg):.2f}" for fg, bg, _what in GRAPHIC_PAIRS
+            if ratio(fg, bg) < GRAPHIC]  # fmt: skip
+    assert low == []
+
+
+@pytest.mark.parametrize(
     ("color_system", "env", "wanted"),
     [
         ("standard", {"TERM": "xterm"}, True),
@@ -216,14 +265,25 @@ def low_text_pairs(app: Any, where: str) -> list[str]:
     return low
 
 
-async def test_every_screen_reaches_aa_with_the_16_colour_theme(
-    db_url: str, tmp_path: Path
+@pytest.mark.parametrize(
+    ("name", "no_color"),
+    [(theme.NAME, False), (theme.MONO_NAME, True)],
+    ids=["16 colours", "NO_COLOR on 16 colours"],
+)
+async def test_every_screen_reaches_aa_with_the_console_s_themes(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, no_color: bool
 ) -> None:
+    # Under NO_COLOR, Textual greys every colour (its Monochrome filter, in the strips
+    # read here) and a 16-colour terminal rounds the greys: its default theme put the
+    # run confirmation's database and the key bar grey on grey (1.0:1).
     from console.tui.widgets.banner import Banner, Finding
 
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")  # Textual reads it when the App is built
     app = make_app(db_url, tmp_path, start_refresh=False)
+    assert app.no_color is no_color
     async with app.run_test(size=(80, 24)) as pilot:
-        app.theme = theme.NAME  # a headless app keeps the default: choose it here
+        app.theme = name  # a headless app keeps the default: choose it here
         await loaded(app)
         low: list[str] = []
         app.show_banner("connection lost: retrying every second")
