@@ -354,3 +354,32 @@ def test_a_byte_order_mark_is_named(tmp_path: Path) -> None:
         HistoryStore(path).load()
     assert "byte-order mark" in caught.value.hint
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_a_file_with_crlf_line_ends_keeps_them(tmp_path: Path) -> None:
+    # A history.toml made or checked out on Windows: records written into it came with
+    # bare LF line ends, a file of mixed line ends.
+    path = tmp_path / "history.toml"
+    path.write_bytes(SHIPPED.read_bytes().replace(b"\n", b"\r\n"))
+    store = HistoryStore(path)
+    store.load()
+    running = make_run(status="running", finished_at=None, run_id="r1")
+    store.start_run(running)  # block by block
+    store.finish_run(make_run(run_id="r1"))
+    store.add_action("r1", {"what": "terminate", "pid": 4})  # the whole document
+    store.append("signoffs", {"migration": NAME, "by": "cy"})
+    data = path.read_bytes()
+    assert data.count(b"\n") > 40
+    assert data.count(b"\r\n") == data.count(b"\n"), "a line ends without CR"
+    back = HistoryStore(path).load()
+    assert [(r.run_id, r.status, r.notes) for r in back.runs] == [("r1", "succeeded", "first try")]
+    assert back.runs[0].statements[0].sql.startswith("CREATE INDEX CONCURRENTLY")
+
+
+def test_a_file_with_lf_line_ends_gets_no_cr(tmp_path: Path) -> None:
+    path = tmp_path / "history.toml"
+    path.write_bytes(SHIPPED.read_bytes())
+    store = HistoryStore(path)
+    store.start_run(make_run(status="running", finished_at=None, run_id="r1"))
+    store.add_action("r1", {"what": "terminate", "pid": 4})
+    assert b"\r" not in path.read_bytes()

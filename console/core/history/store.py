@@ -258,7 +258,7 @@ class HistoryStore:
             text, doc = self._document()
             self._last = None  # the cached document is being changed: trust it again later
             fn(doc)
-            new = tomlkit.dumps(doc)
+            new = line_ends_as(text, tomlkit.dumps(doc))
             if new == text and self.path.exists():
                 self._remember(text, doc)
                 return  # nothing changed: leave the file alone
@@ -286,10 +286,11 @@ class HistoryStore:
         spliced = blocks.splice(text, raw, edits)
         if spliced is None:
             return False
-        if spliced.text == text:
+        new = line_ends_as(text, spliced.text)
+        if new == text:
             return True  # nothing changed: leave the file alone
         try:
-            back = tomli.loads(spliced.text)
+            back = tomli.loads(new)
         except tomli.TOMLDecodeError:
             return False
         if back != spliced.expected:
@@ -298,8 +299,8 @@ class HistoryStore:
         # the content this store read (or wrote) and checked, unchanged.
         parse(spliced.changed, str(self.path))
         self._last = None
-        atomic.write_atomically(self.path, spliced.text.encode("utf-8"))
-        self._seen = (spliced.text, back)
+        atomic.write_atomically(self.path, new.encode("utf-8"))
+        self._seen = (new, back)
         return True
 
     def _document(self) -> tuple[str, TOMLDocument]:
@@ -315,3 +316,14 @@ class HistoryStore:
     def _remember(self, text: str, doc: TOMLDocument) -> None:
         stamp = atomic.stamp(self.path)
         self._last = (stamp, text, doc) if stamp is not None else None
+
+
+def line_ends_as(old: str, new: str) -> str:
+    """``new`` with the line ends of ``old``: a history.toml whose lines end in CRLF (made
+    or checked out on Windows) gets CRLF records too, not a file of mixed line ends. The
+    first line end decides. A line end inside a multi-line string reads back the same
+    (TOML readers take either)."""
+    first = old.find("\n")
+    if first <= 0 or old[first - 1] != "\r":
+        return new
+    return re.sub(r"(?<!\r)\n", "\r\n", new)
