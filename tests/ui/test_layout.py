@@ -156,3 +156,49 @@ async def test_dashboard_switches_settle_on_the_panel_asked_for(
             for _ in range(5):
                 await pilot.pause()
             assert len(shows) == asked <= 2, (panel, shows[:10])
+
+
+def in_dialog(app, *selectors: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Those of the dialog's widgets that are not whole inside it and on screen, and not
+    under another (docked buttons over a field)."""
+    dialog = app.screen.query_one("#dialog").region
+    wrong = []
+    for selector in selectors:
+        widget = app.screen.query_one(selector)
+        region = widget.region
+        inside = region.height > 0 and dialog.contains_region(region)
+        if not inside or not app.screen.region.contains_region(region):
+            wrong.append(f"{selector} at {region}, the dialog at {dialog}")
+        elif app.screen.get_widget_at(region.x + 1, region.y + region.height // 2)[0] not in (
+            widget,
+            *widget.walk_children(),
+        ):
+            wrong.append(f"{selector} at {region} is under another widget")
+    return wrong
+
+
+@pytest.mark.parametrize("size", [(200, 60), (80, 24), (80, 16), (60, 14)])
+async def test_the_dialogs_keep_their_answers_on_screen(
+    db_url: str, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    # A terminal split in panes: a dialog's body scrolls, its answers stay. From 80x16
+    # down they were below the dialog's edge, there but unseen, and the sign-off's
+    # note, which has the focus, with them.
+    app = make_app(db_url, tmp_path, start_refresh=False)
+    async with app.run_test(size=size) as pilot:
+        await loaded(app)
+        await pilot.press("1", "r")
+        await until(lambda: len(app.screen.query("#dialog")) == 1)
+        await pilot.pause(0.2)
+        assert in_dialog(app, "#no", "#yes") == []
+        await pilot.press("escape")
+        await pilot.press("1", "enter")
+        await until(lambda: len(app.query(ChecklistItem)) == 8)
+        app.query_one("#item-backup", ChecklistItem).focus()
+        await pilot.press("s")
+        await until(lambda: len(app.screen.query("#dialog")) == 1)
+        await pilot.pause(0.2)
+        assert in_dialog(app, "#cancel", "#skipped", "#done", "#note") == []
+        fields, buttons = (app.screen.query_one(s).region for s in (".dialog-fields", "#done"))
+        assert buttons.y == fields.bottom  # nothing empty between them, on a large screen too
+        await pilot.press("escape")

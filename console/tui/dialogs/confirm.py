@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
+
+from console.tui.dialogs.fit import CHROME_ROWS, fit
+
+BODY_ROWS = 10  # what the run will do, and its statements: this many, then it scrolls
+# (and the line under the body: CHROME_ROWS + 1)
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -33,6 +39,10 @@ class ConfirmModal(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
+        self.on_resize()
+
+    def on_resize(self, _event: events.Resize | None = None) -> None:
+        fit(self.query_one(".dialog-body"), self.app.size, BODY_ROWS, CHROME_ROWS + 1)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

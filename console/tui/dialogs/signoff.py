@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
+
+from console.tui.dialogs.fit import fit
+
+FIELDS_ROWS = 11  # the item, who, the note: all of them when the screen has room
 
 
 @dataclass(frozen=True)
@@ -29,11 +34,14 @@ class SignOffModal(ModalScreen[SignOff | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
             yield Label("Sign off", classes="dialog-title")
-            yield Label(self.item_title, classes="dialog-body")
-            yield Label("Signed off by")
-            yield Input(self.operator, id="by", placeholder="your name")
-            yield Label("Note (optional)")
-            yield Input("", id="note", placeholder="e.g. Railway backup 2025-11-23 18:50 verified")
+            with VerticalScroll(classes="dialog-fields"):  # scrolls on a short terminal
+                yield Label(self.item_title, classes="dialog-body")
+                yield Label("Signed off by")
+                yield Input(self.operator, id="by", placeholder="your name")
+                yield Label("Note (optional)")
+                yield Input(
+                    "", id="note", placeholder="e.g. Railway backup 2025-11-23 18:50 verified"
+                )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Skip item", id="skipped", variant="warning")
@@ -41,6 +49,10 @@ class SignOffModal(ModalScreen[SignOff | None]):
 
     def on_mount(self) -> None:
         self.query_one("#note", Input).focus()
+        self.on_resize()
+
+    def on_resize(self, _event: events.Resize | None = None) -> None:
+        fit(self.query_one(".dialog-fields"), self.app.size, FIELDS_ROWS)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
