@@ -202,3 +202,30 @@ async def test_the_dialogs_keep_their_answers_on_screen(
         fields, buttons = (app.screen.query_one(s).region for s in (".dialog-fields", "#done"))
         assert buttons.y == fields.bottom  # nothing empty between them, on a large screen too
         await pilot.press("escape")
+
+
+@pytest.mark.parametrize("size", [(200, 60), (80, 24), (80, 16), (60, 14)])
+async def test_a_choice_keeps_its_choices_on_screen(
+    db_url: str, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    # The build waiting past --max-wait: the choices are the answers. The body scrolls.
+    from console.tui.dialogs.choice import Choice, ChoiceModal
+
+    app = make_app(db_url, tmp_path, start_refresh=False)
+    async with app.run_test(size=size) as pilot:
+        await loaded(app)
+        choices = [
+            Choice("k", "Keep waiting (ask again in 5 min)", "keep"),
+            Choice("c", "Cancel pid 4's statement", "cancel"),
+            Choice("t", "Terminate pid 4: its transaction rolls back", "terminate"),
+            Choice("g", "Give up the build (leaves an INVALID index to drop)", "give_up"),
+        ]
+        body = "Statement 1 has waited 10 min for other transactions to end.\n\n" + "\n".join(
+            f"Holder detail line {i}" for i in range(12)
+        )
+        app.push_screen(ChoiceModal("The build is still waiting", body, choices))
+        await until(lambda: len(app.screen.query("#dialog")) == 1)
+        await pilot.pause(0.2)
+        assert in_dialog(app, "#choices") == []
+        assert app.screen.query_one("#choices").region.height >= len(choices)
+        await pilot.press("escape")

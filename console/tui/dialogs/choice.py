@@ -16,6 +16,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from console.tui.dialogs.fit import FRAME_ROWS, fit
+
+BODY_ROWS = 8  # the situation: this many lines, then it scrolls
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -57,6 +61,12 @@ class ChoiceModal(ModalScreen[Chosen | None]):
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
+        self.on_resize()
+
+    def on_resize(self, _event: events.Resize | None = None) -> None:
+        # Under the body: the line under it, the note, the choices (six at most show).
+        below = 1 + (self.note_prompt is not None) + min(len(self.choices), 6)
+        fit(self.query_one("#choice-body"), self.app.size, BODY_ROWS, FRAME_ROWS + below)
 
     def on_key(self, event: events.Key) -> None:
         if isinstance(self.focused, Input):

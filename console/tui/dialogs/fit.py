@@ -13,7 +13,8 @@ from __future__ import annotations
 from textual.geometry import Size
 from textual.widget import Widget
 
-CHROME_ROWS = 9  # border 2, padding 2, the title and the line under it 2, the buttons 3
+FRAME_ROWS = 6  # the border 2, the padding 2, the title and the line under it 2
+CHROME_ROWS = FRAME_ROWS + 3  # and a row of buttons
 
 
 def fit(body: Widget, screen: Size, most: int, chrome: int = CHROME_ROWS) -> None:
