@@ -78,8 +78,8 @@ def start() -> None:
     try:
         for name in SHARED:
             importlib.import_module(name)
-    except ImportError:
-        pass  # a broken install: each side says so as it loads what it needs
+    except Exception:  # noqa: BLE001 - a broken install: each side says so as it loads
+        pass
     _waiting = fork()
 
 
