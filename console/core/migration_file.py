@@ -72,6 +72,20 @@ def parse_migration(path: Path) -> Migration:
     return parse_migration_text(text.replace("\r\n", "\n").replace("\r", "\n"), path)
 
 
+def _refuse_odd_name(path: Path) -> None:
+    """A file name with bytes that are not UTF-8 (Python keeps them as lone surrogates)
+    names a migration history.toml cannot record, nor the run lock take: the console's
+    Run did nothing, unsaid."""
+    from console.connection import as_text, is_text
+
+    if not is_text(path.stem):
+        raise BadInput(
+            f"The name of {as_text(str(path))} holds bytes that are not UTF-8: history.toml "
+            "could not record its runs, so it is not run.",
+            "Rename the file with a name in UTF-8.",
+        )
+
+
 def parse_migration_text(text: str, path: Path) -> Migration:
     """Parse the text of a migration file; ``path`` names it in messages and in the result."""
     # The SQL parser is loaded here, not with the module: `run` finds the file and forks
@@ -79,6 +93,7 @@ def parse_migration_text(text: str, path: Path) -> Migration:
     from console.core.split import Positions, split_section
 
     _check_size(len(text.encode("utf-8", "surrogatepass")), path)
+    _refuse_odd_name(path)
     _refuse_nul(text, path)
     markers = _find_markers(text, path)
     if not any(m.name == UP for m in markers):

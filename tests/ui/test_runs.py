@@ -10,10 +10,11 @@ import tomllib
 from pathlib import Path
 
 import asyncpg
-from textual.widgets import OptionList
+from textual.widgets import DataTable, OptionList
 
 from console.core.run import RunOptions
 from console.tui.dialogs.choice import ChoiceModal
+from console.tui.dialogs.confirm import ConfirmModal
 from console.tui.widgets.run_log import RunPanel
 from tests.helpers import ROOT, RUN_SESSION, hold_write, logged, poll_until, run_log, spawn_cli
 from tests.ui.harness import loaded, make_app, press_and_confirm, until
@@ -193,3 +194,30 @@ async def test_a_run_on_another_machine_is_followed_from_the_database(
         await until(lambda: any("the database shows it applied" in line for line in panel.lines))
         await until(lambda: app.runs.active is None)
     await asyncio.to_thread(face.communicate, timeout=60)
+
+
+async def test_a_migration_whose_file_name_is_not_utf8_says_why_it_cannot_run(
+    db_url: str, tmp_path: Path
+) -> None:
+    # Run on it did nothing and said nothing: the run lock's key could not be made of
+    # its name, and the error was lost in the run's worker.
+    from console.core.service import ConsoleService
+    from console.settings import resolve_connection
+    from console.tui.app import MigrationConsoleApp
+
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "odd\udcffname.sql").write_text("-- migrate:up\nANALYZE users;\n")
+    history = tmp_path / "history.toml"
+    service = ConsoleService(
+        resolve_connection(db_url, env={}), migrations, history, "tester@ci", environment={}
+    )
+    app = MigrationConsoleApp(service, start_refresh=False, doctor=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(app)
+        table = app.query_one("#migrations-table", DataTable)
+        assert "holds bytes that are not UTF-8" in str(table.get_row_at(0))
+        await pilot.press("r")
+        await until(lambda: any("not UTF-8" in n.message for n in app._notifications))
+        assert not isinstance(app.screen, ConfirmModal)  # nothing is offered to run
+    assert not history.exists() or "[[runs]]" not in history.read_text()

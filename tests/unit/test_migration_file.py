@@ -540,3 +540,12 @@ def test_a_nul_byte_is_refused_where_it_is(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match=r"nul\.sql:2:15: a NUL byte") as caught:
         parse_migration(path)
     assert "would not be run" in caught.value.message
+
+
+def test_a_file_name_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    # Its runs could be recorded nowhere and its run lock not taken: the console's Run
+    # did nothing, with nothing said.
+    path = tmp_path / "odd\udcffname.sql"  # the byte \xff, as Python reads it from a name
+    path.write_text("-- migrate:up\nANALYZE users;\n")
+    with pytest.raises(BadInput, match="odd\ufffdname.sql holds bytes that are not UTF-8"):
+        parse_migration(path)
