@@ -245,9 +245,10 @@ class RunController:
             Choice("t", f"Terminate {holder}: its transaction rolls back", "terminate"),
             Choice("g", "Give up the build (leaves an INVALID index to drop)", "give_up"),
         ]
-        body = (
-            f"Statement {e.number} has waited {duration(e.waited_s)} for other transactions "
-            f"to end. Nothing is lost while it waits; the build is kept.\n\nHolder: {e.holder}"
+        body = (  # who holds it first: on a short terminal the rest is a scroll away
+            f"Holder: {e.holder or 'not seen'}\n\nStatement {e.number} has waited "
+            f"{duration(e.waited_s)} for other transactions to end. Nothing is lost while it "
+            "waits; the build is kept."
         )
         answer = await self.app.push_screen_wait(
             ChoiceModal("The build is still waiting", body, choices)
