@@ -13,11 +13,12 @@ from __future__ import annotations
 from textual.geometry import Size
 from textual.widget import Widget
 
+DIALOG_SHARE = 0.9  # of the screen's height: console.tcss, .dialog's max-height
 FRAME_ROWS = 6  # the border 2, the padding 2, the title and the line under it 2
 CHROME_ROWS = FRAME_ROWS + 3  # and a row of buttons
 
 
 def fit(body: Widget, screen: Size, most: int, chrome: int = CHROME_ROWS) -> None:
     """Let ``body`` take at most what a ``screen`` of this size leaves it (at least a row)."""
-    room = int(screen.height * 0.9) - chrome
+    room = int(screen.height * DIALOG_SHARE) - chrome
     body.styles.max_height = max(1, min(most, room))
