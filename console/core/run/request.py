@@ -78,7 +78,7 @@ def start_log(request: RunRequest) -> Path:
     assert log is not None
     from console.connection import as_text, is_text
 
-    if not is_text(str(log)):
+    if not is_text(str(log.parent)):  # the name in it is the migration's: read as text
         raise BadInput(
             f"The folder for the run's event log, {as_text(str(log.parent))}, has a name that "
             "is not UTF-8, and history.toml could not record where the log is: nothing was run.",

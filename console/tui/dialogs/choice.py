@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 from console.tui.dialogs.fit import FRAME_ROWS, fit
 
 BODY_ROWS = 8  # the situation: this many lines, then it scrolls
+CHOICES_SHOWN = 6  # console.tcss, #choices' max-height
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,8 @@ class ChoiceModal(ModalScreen[Chosen | None]):
         self.on_resize()
 
     def on_resize(self, _event: events.Resize | None = None) -> None:
-        # Under the body: the line under it, the note, the choices (six at most show).
-        below = 1 + (self.note_prompt is not None) + min(len(self.choices), 6)
+        # Under the body: the line under it, the note, the choices.
+        below = 1 + (self.note_prompt is not None) + min(len(self.choices), CHOICES_SHOWN)
         fit(self.query_one("#choice-body"), self.app.size, BODY_ROWS, FRAME_ROWS + below)
 
     def on_key(self, event: events.Key) -> None:
