@@ -9,8 +9,10 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -76,6 +78,11 @@ def run_cli(
         timeout=timeout,
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+async def run_cli_async(*args: str, **kw: Any) -> CliResult:
+    """``run_cli`` off the event loop: a test's own sessions go on meanwhile."""
+    return await asyncio.to_thread(run_cli, *args, **kw)
 
 
 # One row each table's writer inserts; a writer left open makes CONCURRENTLY wait.
@@ -169,3 +176,14 @@ def slow_dns_hook(folder: Path) -> tuple[Path, Path]:
         "socket.getaddrinfo = _slow\n"
     )
     return hook, entered
+
+
+def processes(file: str) -> Iterator[tuple[int, bytes]]:
+    """Each process's ``/proc/PID/FILE`` (``cmdline``, ``stat``), for those still there
+    to be read."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                yield int(entry.name), (entry / file).read_bytes()
+            except OSError:
+                continue

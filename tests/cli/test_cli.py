@@ -23,6 +23,7 @@ from tests.helpers import (
     logged,
     poll_until,
     run_cli,
+    run_cli_async,
     run_log,
     spawn_cli,
     with_user,
@@ -45,52 +46,50 @@ def workdir(tmp_path: Path) -> Path:
 
 
 async def test_status_plan_run_verify_history(db_url: str, workdir: Path) -> None:
-    r = await asyncio.to_thread(run_cli, "status", "--json", url=db_url, cwd=workdir)
+    r = await run_cli_async("status", "--json", url=db_url, cwd=workdir)
     assert r.code == 0, r.output
     rows = json.loads(r.stdout)["migrations"]
     assert [(m["name"], m["state"]) for m in rows] == [(NAME, "pending")]
 
-    r = await asyncio.to_thread(run_cli, "plan", NAME, "--json", url=db_url, cwd=workdir)
+    r = await run_cli_async("plan", NAME, "--json", url=db_url, cwd=workdir)
     assert r.code == 0, r.output
     plan = json.loads(r.stdout)
     assert plan["in_transaction"] is False
     assert plan["statements"][0]["lock"] == "SHARE UPDATE EXCLUSIVE"
     assert plan["statements"][0]["blocks"] == ["DDL"]
 
-    r = await asyncio.to_thread(run_cli, "verify", NAME, url=db_url, cwd=workdir)
+    r = await run_cli_async("verify", NAME, url=db_url, cwd=workdir)
     assert r.code == 1, r.output
     assert "missing" in r.stdout
 
-    r = await asyncio.to_thread(
-        run_cli, "run", NAME, "--yes", "--operator", "alice", url=db_url, cwd=workdir
-    )
+    r = await run_cli_async("run", NAME, "--yes", "--operator", "alice", url=db_url, cwd=workdir)
     assert r.code == 0, r.output
     assert "run succeeded" in r.stdout
     assert "[7/7]" in r.stdout
     assert "session lost" not in r.stdout
 
-    r = await asyncio.to_thread(run_cli, "verify", NAME, "--json", url=db_url, cwd=workdir)
+    r = await run_cli_async("verify", NAME, "--json", url=db_url, cwd=workdir)
     assert r.code == 0, r.output
     report = json.loads(r.stdout)
     assert [i["verdict"] for i in report["indexes"]] == ["ok"] * 4
     assert all(i["valid"] for i in report["indexes"])
     assert [q["ok"] for q in report["queries"]] == [True]
 
-    r = await asyncio.to_thread(run_cli, "history", "--json", cwd=workdir)
+    r = await run_cli_async("history", "--json", cwd=workdir)
     assert r.code == 0, r.output
     data = json.loads(r.stdout)
     assert data["migrations"][0]["status"] == "applied"
     assert data["migrations"][0]["executed_by"] == "alice"
     assert data["runs"][-1]["status"] == "succeeded"
 
-    r = await asyncio.to_thread(run_cli, "status", url=db_url, cwd=workdir)
+    r = await run_cli_async("status", url=db_url, cwd=workdir)
     assert r.code == 0 and "applied" in r.stdout
 
 
 async def test_verify_reports_invalid_and_different(
     db_url: str, helper: asyncpg.Connection, workdir: Path
 ) -> None:
-    r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir)
+    r = await run_cli_async("run", NAME, "--yes", url=db_url, cwd=workdir)
     assert r.code == 0, r.output
     await helper.execute("DROP INDEX idx_call_costs_user_billing_date")
     await helper.execute(
@@ -100,7 +99,7 @@ async def test_verify_reports_invalid_and_different(
         "UPDATE pg_index SET indisvalid = false "
         "WHERE indexrelid = 'idx_conversation_messages_user_type_date'::regclass"
     )
-    r = await asyncio.to_thread(run_cli, "verify", NAME, "--json", url=db_url, cwd=workdir)
+    r = await run_cli_async("verify", NAME, "--json", url=db_url, cwd=workdir)
     assert r.code == 1, r.output
     verdicts = {i["name"]: i["verdict"] for i in json.loads(r.stdout)["indexes"]}
     assert verdicts == {
@@ -114,14 +113,14 @@ async def test_verify_reports_invalid_and_different(
 async def test_different_predicate_is_reported(
     db_url: str, helper: asyncpg.Connection, workdir: Path
 ) -> None:
-    r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir)
+    r = await run_cli_async("run", NAME, "--yes", url=db_url, cwd=workdir)
     assert r.code == 0, r.output
     await helper.execute("DROP INDEX idx_scheduled_tasks_active")
     await helper.execute(
         "CREATE INDEX idx_scheduled_tasks_active ON scheduled_tasks (user_id, scheduled_for) "
         "WHERE status = 'pending'"
     )
-    r = await asyncio.to_thread(run_cli, "verify", NAME, url=db_url, cwd=workdir)
+    r = await run_cli_async("verify", NAME, url=db_url, cwd=workdir)
     assert r.code == 1, r.output
     assert "differs from the file" in r.stdout
 
@@ -139,7 +138,7 @@ async def test_second_run_refused_with_exit_4(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
             RUN_SESSION,
         )
-        r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir)
+        r = await run_cli_async("run", NAME, "--yes", url=db_url, cwd=workdir)
         assert r.code == 4, r.output
         assert "already being run" in r.stderr and "pid" in r.stderr
         assert_clean(r.output)
@@ -169,7 +168,7 @@ async def test_ctrl_c_cancels_on_server_and_records(
     assert "Traceback" not in stdout + stderr
     assert "run cancelled" in stdout
     assert "INVALID index left: idx_conversation_messages_user_contact_date" in stdout
-    r = await asyncio.to_thread(run_cli, "history", "--json", cwd=workdir)
+    r = await run_cli_async("history", "--json", cwd=workdir)
     run = json.loads(r.stdout)["runs"][-1]
     assert run["status"] == "cancelled"
     assert run["invalid_indexes"] == ["idx_conversation_messages_user_contact_date"]
@@ -180,8 +179,8 @@ async def test_max_wait_exit_1_names_holder_reports_invalid(
 ) -> None:
     await hold_write(helper)
     try:
-        r = await asyncio.to_thread(
-            run_cli, "run", NAME, "--yes", "--max-wait", "300ms", url=db_url, cwd=workdir
+        r = await run_cli_async(
+            "run", NAME, "--yes", "--max-wait", "300ms", url=db_url, cwd=workdir
         )
     finally:
         await helper.execute("ROLLBACK")
@@ -190,7 +189,7 @@ async def test_max_wait_exit_1_names_holder_reports_invalid(
     assert f"pid {helper.get_server_pid()} (test-helper" in r.stdout
     assert "INVALID index left: idx_conversation_messages_user_contact_date" in r.stdout
     assert_clean(r.output)
-    r = await asyncio.to_thread(run_cli, "status", "--json", url=db_url, cwd=workdir)
+    r = await run_cli_async("status", "--json", url=db_url, cwd=workdir)
     assert json.loads(r.stdout)["migrations"][0]["state"] == "invalid index"
 
 
@@ -201,8 +200,7 @@ async def test_access_exclusive_holder_with_lock_timeout_1s_fails_named_nothing_
     await tr.start()
     await helper.execute("LOCK TABLE conversation_messages IN ACCESS EXCLUSIVE MODE")
     try:
-        r = await asyncio.to_thread(
-            run_cli, "run", NAME, "--yes", "--lock-timeout", "1s", "--lock-retries", "1",
+        r = await run_cli_async("run", NAME, "--yes", "--lock-timeout", "1s", "--lock-retries", "1",
             "--retry-backoff", "100ms", url=db_url, cwd=workdir,
         )  # fmt: skip
     finally:
@@ -211,9 +209,12 @@ async def test_access_exclusive_holder_with_lock_timeout_1s_fails_named_nothing_
     assert "SHARE UPDATE EXCLUSIVE lock on conversation_messages" in r.stdout
     assert f"pid {helper.get_server_pid()} (test-helper" in r.stdout
     assert "INVALID" not in r.stdout
-    assert await helper.fetchval(
-        "SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'idx_conversation_messages%'"
-    ) == 0
+    assert (
+        await helper.fetchval(
+            "SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'idx_conversation_messages%'"
+        )
+        == 0
+    )
     assert_clean(r.output)
 
 
@@ -252,7 +253,7 @@ def test_unresolvable_railway_internal_host(workdir: Path) -> None:
 
 async def test_wrong_password(db_url: str, workdir: Path) -> None:
     url = with_user(db_url, SECRET_ROLE, SECRET_PASSWORD + "-wrong")
-    r = await asyncio.to_thread(run_cli, "status", url=url, cwd=workdir)
+    r = await run_cli_async("status", url=url, cwd=workdir)
     if r.code == 0:
         pytest.skip("this server does not ask for passwords")
     assert r.code == 3, r.output
@@ -262,7 +263,7 @@ async def test_wrong_password(db_url: str, workdir: Path) -> None:
 
 async def test_not_owner_is_refused_before_running(db_url: str, workdir: Path) -> None:
     url = with_user(db_url, OTHER_ROLE)
-    r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=url, cwd=workdir)
+    r = await run_cli_async("run", NAME, "--yes", url=url, cwd=workdir)
     assert r.code == 3, r.output
     assert f"Role {OTHER_ROLE} may not create or drop indexes" in r.stderr
     assert_clean(r.output)
@@ -274,9 +275,7 @@ async def test_owner_without_schema_create_is_refused(
     for table in ("conversation_messages", "call_costs", "scheduled_tasks"):
         await helper.execute(f"ALTER TABLE {table} OWNER TO {OTHER_ROLE}")
     await helper.execute(f"REVOKE CREATE ON SCHEMA public FROM {OTHER_ROLE}, PUBLIC")
-    r = await asyncio.to_thread(
-        run_cli, "run", NAME, "--yes", url=with_user(db_url, OTHER_ROLE), cwd=workdir
-    )
+    r = await run_cli_async("run", NAME, "--yes", url=with_user(db_url, OTHER_ROLE), cwd=workdir)
     assert r.code == 3, r.output
     assert "may not create indexes in schema public" in r.stderr
     assert "GRANT CREATE ON SCHEMA public" in r.stderr
@@ -284,7 +283,7 @@ async def test_owner_without_schema_create_is_refused(
 
 async def test_missing_table(db_url: str, helper: asyncpg.Connection, workdir: Path) -> None:
     await helper.execute("DROP TABLE call_costs")
-    r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir)
+    r = await run_cli_async("run", NAME, "--yes", url=db_url, cwd=workdir)
     assert r.code == 3, r.output
     assert "call_costs does not exist" in r.stderr and "schema" in r.stderr
     assert_clean(r.output)
@@ -336,12 +335,12 @@ async def test_blockers_show_who_blocks_whom(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'test-waiter' "
             "AND wait_event_type = 'Lock'",
         )
-        r = await asyncio.to_thread(run_cli, "blockers", "--json", url=db_url)
+        r = await run_cli_async("blockers", "--json", url=db_url)
         assert r.code == 0, r.output
         sessions = {s["application_name"]: s for s in json.loads(r.stdout)["sessions"]}
         assert sessions["test-waiter"]["blocked_by"] == [helper.get_server_pid()]
         assert sessions["test-helper"]["state"] == "idle in transaction"
-        r = await asyncio.to_thread(run_cli, "blockers", url=db_url)
+        r = await run_cli_async("blockers", url=db_url)
         assert f"waits for pid {helper.get_server_pid()}" in r.stdout
     finally:
         await tr.rollback()
@@ -361,10 +360,10 @@ async def test_failed_run_shows_failed_state(
     db_url: str, helper: asyncpg.Connection, workdir: Path
 ) -> None:
     await helper.execute("ALTER TABLE conversation_messages DROP COLUMN message_type")
-    r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir)
+    r = await run_cli_async("run", NAME, "--yes", url=db_url, cwd=workdir)
     assert r.code == 1, r.output
     assert 'column "message_type" does not exist' in r.stdout
-    r = await asyncio.to_thread(run_cli, "status", "--json", url=db_url, cwd=workdir)
+    r = await run_cli_async("status", "--json", url=db_url, cwd=workdir)
     row = json.loads(r.stdout)["migrations"][0]
     assert row["state"] == "failed"
     assert row["detail"].startswith("1 of 4 indexes present")  # built before the failure
@@ -383,12 +382,12 @@ async def test_blockers_tree_for_a_running_migration(
             "USING (pid) WHERE a.application_name = $1 AND p.phase LIKE 'waiting%'",
             RUN_SESSION,
         )
-        r = await asyncio.to_thread(run_cli, "blockers", NAME, "--json", url=db_url, cwd=workdir)
+        r = await run_cli_async("blockers", NAME, "--json", url=db_url, cwd=workdir)
         assert r.code == 0, r.output
         data = json.loads(r.stdout)
         assert {"depth": -1, "pid": helper.get_server_pid()} in data["tree"]
         assert "waiting for writers before build" in data["reason"]
-        r = await asyncio.to_thread(run_cli, "blockers", NAME, url=db_url, cwd=workdir)
+        r = await run_cli_async("blockers", NAME, url=db_url, cwd=workdir)
         assert "▲1" in r.stdout and "test-helper" in r.stdout
         # The runner itself has said so before the writer lets go: no race with its polls.
         log = await run_log(workdir / "history.toml")
@@ -402,11 +401,9 @@ async def test_blockers_tree_for_a_running_migration(
 
 
 async def test_read_only_refuses_run_and_monitors(db_url: str, workdir: Path) -> None:
-    r = await asyncio.to_thread(
-        run_cli, "--read-only", "run", NAME, "--yes", url=db_url, cwd=workdir
-    )
+    r = await run_cli_async("--read-only", "run", NAME, "--yes", url=db_url, cwd=workdir)
     assert r.code == 2 and "--read-only" in r.stderr
-    r = await asyncio.to_thread(run_cli, "blockers", "--read-only", url=db_url, cwd=workdir)
+    r = await run_cli_async("blockers", "--read-only", url=db_url, cwd=workdir)
     assert r.code == 0, r.output
 
 
@@ -431,14 +428,12 @@ async def test_an_oversized_migration_is_refused_by_plan_and_unreadable_in_statu
     sentence = (
         "huge.sql is larger than 5 MiB (52,428,800 bytes), the most a migration file may hold."
     )
-    r = await asyncio.to_thread(
-        run_cli, "plan", "huge", url="postgresql://u@127.0.0.1:1/x", cwd=workdir
-    )
+    r = await run_cli_async("plan", "huge", url="postgresql://u@127.0.0.1:1/x", cwd=workdir)
     assert r.code == 2, r.output
     assert sentence in r.stderr and "Split it into several migrations." in r.stderr
     assert_clean(r.output)
 
-    r = await asyncio.to_thread(run_cli, "status", "--json", url=db_url, cwd=workdir)
+    r = await run_cli_async("status", "--json", url=db_url, cwd=workdir)
     assert r.code == 0, r.output
     rows = {m["name"]: m for m in json.loads(r.stdout)["migrations"]}
     assert rows["huge"]["state"] == "unreadable"

@@ -21,6 +21,7 @@ from tests.helpers import (
     SECRET_ROLE,
     CliResult,
     run_cli,
+    run_cli_async,
     with_user,
 )
 
@@ -158,7 +159,7 @@ async def test_healthy_database(db_url: str, workdir: Path) -> None:
         assert c["verdict"] in ("ok", "warn"), c
     assert check(report, "pooler")["summary"].startswith("Not pooled")
     assert NAME in check(report, "privileges")["summary"]
-    text = await asyncio.to_thread(run_cli, "doctor", NAME, url=db_url, cwd=workdir)
+    text = await run_cli_async("doctor", NAME, url=db_url, cwd=workdir)
     assert text.code == 0, text.output
     assert "✓ connection:" in text.stdout
     assert "No problems found." in text.stdout

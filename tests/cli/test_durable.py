@@ -29,7 +29,7 @@ from tests.helpers import (
     hold_write,
     logged,
     poll_until,
-    run_cli,
+    run_cli_async,
     run_log,
     spawn_cli,
 )
@@ -164,17 +164,15 @@ async def test_sigkill_everything_status_interrupted_then_orphan_adopted(
     await kill_everything(face, record)
     # The record exists, and status tells what the database holds now.
     assert runs(workdir)[-1]["status"] == "running"
-    r = await asyncio.to_thread(run_cli, "status", "--json", url=db_url, cwd=workdir)
+    r = await run_cli_async("status", "--json", url=db_url, cwd=workdir)
     row = json.loads(r.stdout)["migrations"][0]
     assert row["state"] == "interrupted", r.output
     assert "still executing on the server" in row["detail"]
     assert "Being built right now" in row["detail"] and "do not drop it" in row["detail"]
     # run refuses until the operator chooses; resume refuses while the orphan builds.
-    r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir)
+    r = await run_cli_async("run", NAME, "--yes", url=db_url, cwd=workdir)
     assert r.code == 2 and "interrupted" in r.stderr and "recover" in r.stderr, r.output
-    r = await asyncio.to_thread(
-        run_cli, "recover", NAME, "--resume", "--yes", url=db_url, cwd=workdir
-    )
+    r = await run_cli_async("recover", NAME, "--resume", "--yes", url=db_url, cwd=workdir)
     assert r.code == 2 and "still executing" in r.stderr, r.output
     # Adopt: wait for the orphaned build (it goes on once the writer lets go).
     adopter = spawn_cli("recover", NAME, "--adopt", url=db_url, cwd=workdir)
@@ -189,7 +187,7 @@ async def test_sigkill_everything_status_interrupted_then_orphan_adopted(
     assert done["resolution"]["what"] == "adopted"
     assert (await valid(helper)) == {FIRST: True}
     # Then a plain run finishes the job (IF NOT EXISTS skips what is there).
-    r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir)
+    r = await run_cli_async("run", NAME, "--yes", url=db_url, cwd=workdir)
     assert r.code == 0, r.output
     assert len(await valid(helper)) == 4
 
@@ -209,9 +207,7 @@ async def test_resume_after_the_orphan_ended_skips_done_work(
         "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = $1",
         RUN_SESSION,
     )
-    r = await asyncio.to_thread(
-        run_cli, "recover", NAME, "--resume", "--yes", url=db_url, cwd=workdir
-    )
+    r = await run_cli_async("recover", NAME, "--resume", "--yes", url=db_url, cwd=workdir)
     assert r.code == 0, r.output
     assert "[1/7] skipped" in r.stdout and "[2/7] skipped" in r.stdout
     old, new = runs(workdir)[-2:]
@@ -254,9 +250,7 @@ async def test_a_resume_refused_after_yes_leaves_the_interrupted_run_open(
     assert proc.returncode == 4, text
     assert (workdir / "history.toml").read_text() == before  # still open, nothing recorded
     await runlock.release(helper, NAME)
-    r = await asyncio.to_thread(
-        run_cli, "recover", NAME, "--resume", "--yes", url=db_url, cwd=workdir
-    )
+    r = await run_cli_async("recover", NAME, "--resume", "--yes", url=db_url, cwd=workdir)
     assert r.code == 0, r.output
     old, new = runs(workdir)[-2:]
     assert old["run_id"] == record["run_id"] and old["resolution"]["run"] == new["run_id"]
@@ -270,8 +264,7 @@ async def test_mark_interrupted_with_a_note(
     face = spawn_cli("run", NAME, "--yes", url=db_url, cwd=workdir)
     record = await started_waiting(workdir)
     await kill_everything(face, record)
-    r = await asyncio.to_thread(
-        run_cli, "recover", NAME, "--mark", "box rebooted; will rerun tonight",
+    r = await run_cli_async("recover", NAME, "--mark", "box rebooted; will rerun tonight",
         url=db_url, cwd=workdir,
     )  # fmt: skip
     await helper.execute("ROLLBACK")
@@ -302,9 +295,7 @@ async def test_cancel_command_from_another_terminal(
     await hold_write(helper)
     face = spawn_cli("run", NAME, "--yes", "--operator", "alice", url=db_url, cwd=workdir)
     await started_waiting(workdir)
-    r = await asyncio.to_thread(
-        run_cli, "cancel", NAME, "--operator", "bob", url=db_url, cwd=workdir
-    )
+    r = await run_cli_async("cancel", NAME, "--operator", "bob", url=db_url, cwd=workdir)
     stdout, _ = await asyncio.to_thread(face.communicate, timeout=60)
     await helper.execute("ROLLBACK")
     assert r.code == 130, r.output
@@ -338,8 +329,8 @@ async def test_history_not_writable_refuses_before_running(
     db_url: str, helper: asyncpg.Connection, workdir: Path
 ) -> None:
     missing = workdir / "no-such-folder" / "history.toml"
-    r = await asyncio.to_thread(
-        run_cli, "run", NAME, "--yes", "--history", str(missing), url=db_url, cwd=workdir
+    r = await run_cli_async(
+        "run", NAME, "--yes", "--history", str(missing), url=db_url, cwd=workdir
     )
     assert r.code == 2, r.output
     assert "cannot be written" in r.stderr and "nothing was run" in r.stderr
@@ -399,8 +390,7 @@ async def test_an_event_log_on_a_full_disk_the_face_says_what_history_toml_recor
     hook = tmp_path / "full"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(FULL_LOG)
-    r = await asyncio.to_thread(
-        run_cli,
+    r = await run_cli_async(
         "run",
         NAME,
         "--yes",
@@ -423,14 +413,13 @@ async def test_a_relative_state_folder_is_recorded_absolute_and_attach_finds_it(
     # MIGRATION_CONSOLE_STATE_DIR=relative: the event log's path in history.toml is read
     # from other folders later (attach, recover, the console started elsewhere).
     env = {"MIGRATION_CONSOLE_STATE_DIR": "relstate"}
-    r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir, env=env)
+    r = await run_cli_async("run", NAME, "--yes", url=db_url, cwd=workdir, env=env)
     assert r.code == 0, r.output
     log = Path(runs(workdir)[-1]["log"])
     assert log.is_absolute() and log.is_relative_to(workdir / "relstate") and log.exists()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    r = await asyncio.to_thread(
-        run_cli,
+    r = await run_cli_async(
         "--history",
         str(workdir / "history.toml"),
         "--migrations",

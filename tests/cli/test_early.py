@@ -16,7 +16,7 @@ import pytest
 
 from console.core.run import early
 from tests.cli.test_handoff import ended
-from tests.helpers import ROOT, run_cli
+from tests.helpers import ROOT, processes, run_cli
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
@@ -126,16 +126,7 @@ async def gone(pid: int, limit_s: float = 30) -> None:
 
 
 def _processes_naming(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if marker.encode() in cmdline:
-                found.append(int(entry.name))
-    return found
+    return [pid for pid, cmdline in processes("cmdline") if marker.encode() in cmdline]
 
 
 async def test_a_wrong_guess_leaves_no_process_and_no_file(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from tests.helpers import (
     ROOT,
     SLOW_HOST,
     hold_write,
+    processes,
     run_cli,
     run_log,
     slow_dns_hook,
@@ -88,16 +89,10 @@ async def ended(pid: int, limit_s: float = 30) -> None:
 
 
 def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
+    def parent(stat: bytes) -> int:
+        return int(stat.rsplit(b")", 1)[1].split()[1])  # after the command's name
+
+    return [child for child, stat in processes("stat") if parent(stat) == pid]
 
 
 async def nothing_held(observer: asyncpg.Connection, limit_s: float = 10) -> None:

@@ -23,6 +23,7 @@ from tests.helpers import (
     SLOW_HOST,
     poll_until,
     run_cli,
+    run_cli_async,
     slow_dns_hook,
     with_user,
 )
@@ -77,9 +78,7 @@ async def test_an_operator_from_the_environment_that_is_not_utf8_is_recorded(
     # MIGRATION_CONSOLE_OPERATOR and the Railway labels are not checked like arguments:
     # a byte that is not UTF-8 becomes U+FFFD in the record, which is written.
     env = {"MIGRATION_CONSOLE_OPERATOR": "ana\udcff", "RAILWAY_SERVICE_NAME": "web\udcff"}
-    r = await asyncio.to_thread(
-        run_cli, "rollback", NAME, "--yes", url=db_url, cwd=workdir, env=env
-    )
+    r = await run_cli_async("rollback", NAME, "--yes", url=db_url, cwd=workdir, env=env)
     assert r.code == 0, r.output
     assert "recorded in" in r.stdout and "not in" not in r.stdout
     record = tomllib.loads((workdir / "history.toml").read_text())["runs"][-1]
@@ -97,10 +96,10 @@ def test_the_bare_command_without_a_terminal_says_what_to_run(workdir: Path) -> 
 async def test_rollback_by_a_role_that_does_not_own_the_tables_is_refused(
     db_url: str, workdir: Path
 ) -> None:
-    r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir)
+    r = await run_cli_async("run", NAME, "--yes", url=db_url, cwd=workdir)
     assert r.code == 0, r.output
-    r = await asyncio.to_thread(
-        run_cli, "rollback", NAME, "--yes", url=with_user(db_url, OTHER_ROLE), cwd=workdir
+    r = await run_cli_async(
+        "rollback", NAME, "--yes", url=with_user(db_url, OTHER_ROLE), cwd=workdir
     )
     assert r.code == 3, r.output
     assert f"Role {OTHER_ROLE} may not create or drop indexes" in r.stderr
@@ -218,8 +217,7 @@ async def test_a_state_folder_that_cannot_take_the_event_log_refuses_before_runn
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     history = (workdir / "history.toml").read_text()
-    r = await asyncio.to_thread(
-        run_cli,
+    r = await run_cli_async(
         "run",
         NAME,
         "--yes",
@@ -251,8 +249,7 @@ async def test_a_state_folder_whose_name_is_not_utf8_refuses_before_running(
     # (the runner's recorder died, and the face waited for an end that never came).
     history = (workdir / "history.toml").read_text()
     state = tmp_path / "st\udce9te"  # the byte \xe9, as Python reads it from a name
-    r = await asyncio.to_thread(
-        run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir,
+    r = await run_cli_async("run", NAME, "--yes", url=db_url, cwd=workdir,
         env={"MIGRATION_CONSOLE_STATE_DIR": str(state)}, timeout=60,
     )  # fmt: skip
     assert r.code == 2, r.output
@@ -282,13 +279,11 @@ async def test_an_output_that_holds_only_ascii_gets_the_whole_run(
         "MIGRATION_CONSOLE_OPERATOR": "José",
         "MIGRATION_CONSOLE_ASCII": "",  # the tests' default forces the Unicode table
     }
-    r = await asyncio.to_thread(
-        run_cli, "rollback", NAME, "--yes", url=db_url, cwd=workdir, env=env
-    )
+    r = await run_cli_async("rollback", NAME, "--yes", url=db_url, cwd=workdir, env=env)
     assert r.code == 0, r.output
     assert "Unexpected" not in r.output and r.output.isascii()
     assert "# rollback succeeded" in r.stdout  # the ASCII glyphs, chosen from the output
-    r = await asyncio.to_thread(run_cli, "history", cwd=workdir, env=env)
+    r = await run_cli_async("history", cwd=workdir, env=env)
     assert r.code == 0 and "Jos?" in r.stdout, r.output  # what it cannot hold: "?"
 
 
@@ -339,7 +334,7 @@ async def test_a_database_that_takes_only_reads_is_refused_before_the_first_stat
     name = await observer.fetchval("SELECT current_database()")
     await observer.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
     history = (workdir / "history.toml").read_text()
-    r = await asyncio.to_thread(run_cli, "run", NAME, "--yes", url=db_url, cwd=workdir)
+    r = await run_cli_async("run", NAME, "--yes", url=db_url, cwd=workdir)
     assert r.code == 3, r.output
     assert r.stderr.startswith(f"error: Database {name} takes only reads here"), r.stderr
     assert "statement 1 (CREATE INDEX CONCURRENTLY) could not run; nothing was run." in r.stderr

@@ -9,7 +9,6 @@ found too, not only the whole of it.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 from collections.abc import AsyncIterator
@@ -23,7 +22,14 @@ from textual.widgets import DataTable
 
 from console.connection import UNPARSABLE_URL, parse_dsn
 from console.tui.app import MigrationConsoleApp
-from tests.helpers import MIGRATIONS, ROOT, SECRET_PASSWORD, SECRET_ROLE, CliResult, run_cli
+from tests.helpers import (
+    MIGRATIONS,
+    ROOT,
+    SECRET_PASSWORD,
+    SECRET_ROLE,
+    CliResult,
+    run_cli_async,
+)
 from tests.ui.harness import loaded, make_app, press_and_confirm, until
 
 NAME = "add_composite_indexes_20251123"
@@ -193,7 +199,7 @@ async def test_every_command(
     dsn, env = given(form, db_url)
     said: dict[tuple[str, ...], CliResult] = {}
     for args, code in COMMANDS:
-        r = await asyncio.to_thread(run_cli, *args, url=dsn, cwd=workdir, env=env)
+        r = await run_cli_async(*args, url=dsn, cwd=workdir, env=env)
         assert r.code == code, (args, r.output)
         assert_clean(r.output, " ".join(args))
         said[args] = r
@@ -236,7 +242,7 @@ async def test_failing_connections(
     where, said = FAILURES[case]
     dsn, env = given(form, db_url, **where)
     for args in (("status",), ("run", NAME, "--yes"), ("doctor",), ("doctor", "--json")):
-        r = await asyncio.to_thread(run_cli, *args, url=dsn, cwd=workdir, env=env)
+        r = await run_cli_async(*args, url=dsn, cwd=workdir, env=env)
         if case == "wrong password" and r.code == 0:
             pytest.skip("this server does not ask for passwords")
         assert r.code == 3, (args, r.output)
@@ -263,9 +269,9 @@ def unparsable(password: str) -> str:
 @pytest.mark.parametrize("password", ["Zq/9w", "Zq#9w", "Zq?9w", "Zq@9w", "1234/Zq9w", "Zq%zz9w"])
 async def test_each_unencoded_special_is_one_sentence(password: str, workdir: Path) -> None:
     url = unparsable(password)
-    r = await asyncio.to_thread(run_cli, "status", url=url, cwd=workdir)
+    r = await run_cli_async("status", url=url, cwd=workdir)
     assert_unparsable(r, password, "DATABASE_URL")
-    r = await asyncio.to_thread(run_cli, "--database-url", url, "status", cwd=workdir)
+    r = await run_cli_async("--database-url", url, "status", cwd=workdir)
     assert_unparsable(r, password, "--database-url")
 
 
@@ -290,7 +296,7 @@ async def test_a_connection_string_that_is_not_utf8_is_one_sentence(
         (("--database-url", url, "status"), {}),
         (("--database-url", url, "run", NAME, "--yes"), {}),
     ):
-        r = await asyncio.to_thread(run_cli, *args, cwd=workdir, env=env)
+        r = await run_cli_async(*args, cwd=workdir, env=env)
         assert r.code == 2, (args, r.output)
         assert r.stderr.startswith("error: cannot read the connection string: it holds bytes"), (
             args,
@@ -309,7 +315,7 @@ async def test_unparsable_url_for_every_command_that_connects(workdir: Path) -> 
         ("blockers", "--json"),
         ("doctor", "--json"),
     ):
-        r = await asyncio.to_thread(run_cli, *args, url=url, cwd=workdir)
+        r = await run_cli_async(*args, url=url, cwd=workdir)
         assert_unparsable(r, SENTINEL, args)
     assert_files_clean(workdir)
 

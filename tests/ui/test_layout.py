@@ -158,6 +158,12 @@ async def test_dashboard_switches_settle_on_the_panel_asked_for(
             assert len(shows) == asked <= 2, (panel, shows[:10])
 
 
+async def dialog_up(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    """Until a dialog is open and laid out: its messages handled (mounted, fitted)."""
+    await until(lambda: len(app.screen.query("#dialog")) == 1)
+    await pilot.pause()
+
+
 def in_dialog(app, *selectors: str) -> list[str]:  # type: ignore[no-untyped-def]
     """Those of the dialog's widgets that are not whole inside it and on screen, and not
     under another (docked buttons over a field)."""
@@ -188,16 +194,14 @@ async def test_the_dialogs_keep_their_answers_on_screen(
     async with app.run_test(size=size) as pilot:
         await loaded(app)
         await pilot.press("1", "r")
-        await until(lambda: len(app.screen.query("#dialog")) == 1)
-        await pilot.pause(0.2)
+        await dialog_up(app, pilot)
         assert in_dialog(app, "#no", "#yes") == []
         await pilot.press("escape")
         await pilot.press("1", "enter")
         await until(lambda: len(app.query(ChecklistItem)) == 8)
         app.query_one("#item-backup", ChecklistItem).focus()
         await pilot.press("s")
-        await until(lambda: len(app.screen.query("#dialog")) == 1)
-        await pilot.pause(0.2)
+        await dialog_up(app, pilot)
         assert in_dialog(app, "#cancel", "#skipped", "#done", "#note") == []
         fields, buttons = (app.screen.query_one(s).region for s in (".dialog-fields", "#done"))
         assert buttons.y == fields.bottom  # nothing empty between them, on a large screen too
@@ -224,8 +228,7 @@ async def test_a_choice_keeps_its_choices_on_screen(
             f"Holder detail line {i}" for i in range(12)
         )
         app.push_screen(ChoiceModal("The build is still waiting", body, choices))
-        await until(lambda: len(app.screen.query("#dialog")) == 1)
-        await pilot.pause(0.2)
+        await dialog_up(app, pilot)
         assert in_dialog(app, "#choices") == []
         assert app.screen.query_one("#choices").region.height >= len(choices)
         await pilot.press("escape")
